@@ -1,0 +1,79 @@
+"""FlashSale API: thin Chalice routes over chalicelib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, CORSConfig, Response
+
+from chalicelib import validation, wiring
+from chalicelib.web import contract_errors
+
+app = Chalice(app_name="flashsale")
+app.api.cors = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Content-Type", "Idempotency-Key"],
+    expose_headers=["Retry-After", "Date", "Location"],
+    max_age=600,
+)
+# Content types are checked by chalicelib so that a wrong one still gets a
+# contract-shaped error instead of Chalice's own body.
+ANY = ["*/*"]
+
+
+def _json_body() -> dict[str, Any]:
+    request = app.current_request
+    return validation.json_object(request.raw_body, request.headers.get("content-type"))
+
+
+@app.route("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.route("/products")
+@contract_errors
+def list_products() -> dict[str, Any]:
+    products = [product.to_json() for product in wiring.catalog().list()]
+    return {"products": products, "count": len(products)}
+
+
+@app.route("/products/{productId}")
+@contract_errors
+def get_product(productId: str) -> dict[str, Any]:
+    return wiring.catalog().get(validation.identifier(productId, "productId")).to_json()
+
+
+@app.route("/products/{productId}", methods=["PUT"], content_types=ANY)
+@contract_errors
+def put_product(productId: str) -> dict[str, Any]:
+    spec = validation.product_input(productId, _json_body())
+    return wiring.catalog().put(spec).to_json()
+
+
+@app.route("/orders", methods=["POST"], content_types=ANY)
+@contract_errors
+def place_order() -> Response:
+    request = validation.order_request(_json_body(), wiring.config().max_quantity)
+    key = validation.idempotency_key(app.current_request.headers.get("idempotency-key"))
+    placed = wiring.orders().place(request, key)
+    headers = {"Location": f"/orders/{placed.order.order_id}"}
+    if placed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=placed.order.to_json(), status_code=201, headers=headers)
+
+
+@app.route("/orders/{orderId}")
+@contract_errors
+def get_order(orderId: str) -> dict[str, Any]:
+    return wiring.orders().get(validation.identifier(orderId, "orderId")).to_json()
+
+
+@app.route("/users/{userId}/orders")
+@contract_errors
+def list_user_orders(userId: str) -> dict[str, Any]:
+    params = app.current_request.query_params or {}
+    limit = validation.page_size(params.get("limit"))
+    return wiring.orders().for_user(
+        validation.identifier(userId, "userId"), limit, params.get("nextToken")
+    )

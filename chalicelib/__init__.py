@@ -1,0 +1,1 @@
+"""FlashSale domain code: catalog, transactional orders, notifications."""

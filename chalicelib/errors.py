@@ -1,0 +1,72 @@
+"""Domain errors; each carries the contract's error code and HTTP status."""
+
+from __future__ import annotations
+
+Headers = dict[str, str | list[str]]
+
+
+class FlashSaleError(Exception):
+    """Base class: an error the client caused or can act on."""
+
+    code = "INTERNAL_ERROR"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def headers(self) -> Headers:
+        """Extra response headers for this error."""
+        return {}
+
+
+class InvalidRequest(FlashSaleError):
+    code = "INVALID_REQUEST"
+    status = 400
+
+
+class UnsupportedMediaType(FlashSaleError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+
+
+class ProductNotFound(FlashSaleError):
+    code = "PRODUCT_NOT_FOUND"
+    status = 404
+
+
+class OrderNotFound(FlashSaleError):
+    code = "ORDER_NOT_FOUND"
+    status = 404
+
+
+class OutOfStock(FlashSaleError):
+    code = "OUT_OF_STOCK"
+    status = 409
+
+
+class SaleNotActive(FlashSaleError):
+    code = "SALE_NOT_ACTIVE"
+    status = 409
+
+
+class PurchaseLimitExceeded(FlashSaleError):
+    code = "PURCHASE_LIMIT_EXCEEDED"
+    status = 409
+
+
+class IdempotencyKeyReused(FlashSaleError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    status = 422
+
+
+class Busy(FlashSaleError):
+    code = "BUSY"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> Headers:
+        return {"Retry-After": str(self.retry_after)}

@@ -1,0 +1,377 @@
+"""The order writer: one DynamoDB TransactWriteItems request per order."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.catalog import Catalog, Item, Product, number
+from chalicelib.errors import (
+    Busy,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    OrderNotFound,
+    OutOfStock,
+    ProductNotFound,
+    PurchaseLimitExceeded,
+    SaleNotActive,
+)
+from chalicelib.settings import Settings
+from chalicelib.validation import OrderRequest, format_instant
+
+# Order ids derived from an Idempotency-Key live in their own UUID namespace, so a
+# replayed request targets the very same Orders item and cannot create a second one.
+_KEYED_ORDERS = uuid.UUID("5b0f4a5e-8f55-4c6e-9d8e-0d6f1a5e7c21")
+# Cancellation reasons that mean "try again", not "no".
+_TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+_THROTTLED = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+}
+_FAILED = "ConditionalCheckFailed"
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = 0.02
+BACKOFF_CAP = 0.4
+MAX_REFRESHES = 3
+
+
+def order_id_for(idempotency_key: str | None) -> str:
+    """A fresh order id, or the one an Idempotency-Key always maps to."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_KEYED_ORDERS, idempotency_key))
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    user_id: str
+    product_id: str
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+    total_amount: Decimal
+    status: str
+    created_at: str
+
+    @classmethod
+    def confirm(cls, order_id: str, request: OrderRequest, product: Product) -> Order:
+        """A confirmed order for `request` at the product's current price."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return cls(
+            order_id=order_id,
+            user_id=request.user_id,
+            product_id=product.product_id,
+            product_name=product.name,
+            quantity=request.quantity,
+            unit_price=product.price,
+            total_amount=product.price * request.quantity,
+            status="CONFIRMED",
+            created_at=now.replace("+00:00", "Z"),
+        )
+
+    @classmethod
+    def from_item(cls, item: Item) -> Order:
+        """Build an Order from a DynamoDB item in wire format."""
+        return cls(
+            order_id=item["orderId"]["S"],
+            user_id=item["userId"]["S"],
+            product_id=item["productId"]["S"],
+            product_name=item["productName"]["S"],
+            quantity=int(item["quantity"]["N"]),
+            unit_price=Decimal(item["unitPrice"]["N"]),
+            total_amount=Decimal(item["totalAmount"]["N"]),
+            status=item["status"]["S"],
+            created_at=item["createdAt"]["S"],
+        )
+
+    def to_item(self) -> Item:
+        """The Orders table item."""
+        return {
+            "orderId": {"S": self.order_id},
+            "userId": {"S": self.user_id},
+            "productId": {"S": self.product_id},
+            "productName": {"S": self.product_name},
+            "quantity": {"N": str(self.quantity)},
+            "unitPrice": {"N": str(self.unit_price)},
+            "totalAmount": {"N": str(self.total_amount)},
+            "status": {"S": self.status},
+            "createdAt": {"S": self.created_at},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's Order representation."""
+        return {
+            "orderId": self.order_id,
+            "userId": self.user_id,
+            "productId": self.product_id,
+            "productName": self.product_name,
+            "quantity": self.quantity,
+            "unitPrice": number(self.unit_price),
+            "totalAmount": number(self.total_amount),
+            "status": self.status,
+            "createdAt": self.created_at,
+        }
+
+    def answers(self, request: OrderRequest) -> bool:
+        """Whether this stored order is what `request` asked for (a true replay)."""
+        return (self.user_id, self.product_id, self.quantity) == (
+            request.user_id,
+            request.product_id,
+            request.quantity,
+        )
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    replayed: bool
+
+
+class _Stale(Exception):
+    """The cached product was out of date; the transaction must be rebuilt."""
+
+
+class _Transient(Exception):
+    """DynamoDB asked us to try again (conflict or throttling)."""
+
+
+class OrderService:
+    """Places and reads orders. Products are cached per container: every order's
+    transaction re-checks the cached version and price, so a stale entry can cost a
+    retry but never an order at the wrong price."""
+
+    def __init__(
+        self,
+        client: Any,
+        settings: Settings,
+        catalog: Catalog,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._catalog = catalog
+        self._sleep = sleep
+        self._products: dict[str, Product] = {}
+
+    def place(self, request: OrderRequest, idempotency_key: str | None = None) -> Placed:
+        """Place an order atomically: stock, per-user count and order in one write."""
+        order_id = order_id_for(idempotency_key)
+        product = self._cached_product(request.product_id)
+        refreshes = transient = 0
+        while True:
+            if product.max_per_user is not None and request.quantity > product.max_per_user:
+                product = self._refresh(request.product_id)
+                if product.max_per_user is not None and request.quantity > product.max_per_user:
+                    raise PurchaseLimitExceeded(
+                        f"at most {product.max_per_user} per customer for this product"
+                    )
+            order = Order.confirm(order_id, request, product)
+            now = format_instant(datetime.now(UTC))
+            try:
+                self._client.transact_write_items(
+                    TransactItems=self._transaction(order, product, now)
+                )
+                return Placed(order, replayed=False)
+            except ClientError as exc:
+                try:
+                    replay = self._explain(exc, request, product, now)
+                except _Stale:
+                    refreshes += 1
+                    if refreshes > MAX_REFRESHES:
+                        raise Busy("the product is being updated; try again") from exc
+                    product = self._products[request.product_id]
+                    continue
+                except _Transient:
+                    transient += 1
+                    if transient >= MAX_ATTEMPTS:
+                        raise Busy("too many shoppers at once; try again") from exc
+                    # Full jitter keeps colliding buyers from retrying in lockstep.
+                    self._sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**transient)))
+                    continue
+                return Placed(replay, replayed=True)
+
+    def _transaction(self, order: Order, product: Product, now: str) -> list[dict[str, Any]]:
+        quantity = {"N": str(order.quantity)}
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._settings.products_table,
+                    "Key": {"productId": {"S": product.product_id}},
+                    "UpdateExpression": "SET stock = stock - :q",
+                    # Never oversell; never sell outside the window; never record an
+                    # order at a price or name the product no longer has (version
+                    # pins every field the order copies, price guards writers that
+                    # do not bump it).
+                    "ConditionExpression": (
+                        "stock >= :q AND version = :v AND price = :p"
+                        " AND (attribute_not_exists(saleStartsAt) OR saleStartsAt <= :now)"
+                        " AND (attribute_not_exists(saleEndsAt) OR saleEndsAt > :now)"
+                    ),
+                    "ExpressionAttributeValues": {
+                        ":q": quantity,
+                        ":v": {"N": str(product.version)},
+                        ":p": {"N": str(product.price)},
+                        ":now": {"S": now},
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._settings.orders_table,
+                    "Item": order.to_item(),
+                    # A replay finds its own order here and gets it back, unwritten.
+                    "ConditionExpression": "attribute_not_exists(orderId)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        if product.max_per_user is not None:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._settings.purchases_table,
+                        "Key": {
+                            "userId": {"S": order.user_id},
+                            "productId": {"S": order.product_id},
+                        },
+                        "UpdateExpression": "ADD purchased :q",
+                        # purchased + q <= maxPerUser, rearranged: no arithmetic in conditions.
+                        "ConditionExpression": (
+                            "attribute_not_exists(purchased) OR purchased <= :room"
+                        ),
+                        "ExpressionAttributeValues": {
+                            ":q": quantity,
+                            ":room": {"N": str(product.max_per_user - order.quantity)},
+                        },
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        return items
+
+    def _explain(
+        self, exc: ClientError, request: OrderRequest, product: Product, now: str
+    ) -> Order:
+        """Turn a failed transaction into a replayed order, a retry or a domain error."""
+        code = exc.response.get("Error", {}).get("Code")
+        if code in _THROTTLED:
+            raise _Transient() from exc
+        if code != "TransactionCanceledException":
+            raise exc
+        reasons = exc.response.get("CancellationReasons") or []
+        reasons = reasons + [{}] * (3 - len(reasons))
+        product_reason, order_reason, purchase_reason = reasons[:3]
+        if order_reason.get("Code") == _FAILED and "Item" in order_reason:
+            existing = Order.from_item(order_reason["Item"])
+            if existing.answers(request):
+                return existing
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different order"
+            ) from exc
+        if product_reason.get("Code") == _FAILED:
+            self._judge_product(product_reason.get("Item"), request, product, now)
+        if purchase_reason.get("Code") == _FAILED:
+            bought = purchase_reason.get("Item", {}).get("purchased", {}).get("N", "0")
+            raise PurchaseLimitExceeded(
+                f"at most {product.max_per_user} per customer; you already have {bought}"
+            ) from exc
+        if any(reason.get("Code") in _TRANSIENT for reason in reasons):
+            raise _Transient() from exc
+        raise exc
+
+    def _judge_product(
+        self, item: Item | None, request: OrderRequest, cached: Product, now: str
+    ) -> None:
+        if item is None:
+            self._products.pop(request.product_id, None)
+            raise ProductNotFound(f"product {request.product_id} does not exist")
+        current = Product.from_item(item)
+        if (current.version, current.price) != (cached.version, cached.price):
+            self._products[current.product_id] = current
+            raise _Stale()
+        if not current.sale_active(now):
+            raise SaleNotActive(_window_message(current, now))
+        if current.stock < request.quantity:
+            if current.stock == 0:
+                raise OutOfStock(f"{current.name} is sold out")
+            raise OutOfStock(f"only {current.stock} of {current.name} left")
+
+    def _cached_product(self, product_id: str) -> Product:
+        cached = self._products.get(product_id)
+        return cached if cached is not None else self._refresh(product_id)
+
+    def _refresh(self, product_id: str) -> Product:
+        product = self._catalog.get(product_id)
+        self._products[product_id] = product
+        return product
+
+    def get(self, order_id: str) -> Order:
+        """One order, or OrderNotFound."""
+        response = self._client.get_item(
+            TableName=self._settings.orders_table,
+            Key={"orderId": {"S": order_id}},
+            # Read-your-write: a shopper opens the confirmation right after paying.
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            raise OrderNotFound(f"order {order_id} does not exist")
+        return Order.from_item(response["Item"])
+
+    def for_user(self, user_id: str, limit: int, token: str | None) -> dict[str, Any]:
+        """A user's orders, newest first, a page at a time."""
+        query: dict[str, Any] = {
+            "TableName": self._settings.orders_table,
+            "IndexName": self._settings.orders_by_user_index,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if token is not None:
+            query["ExclusiveStartKey"] = _decode_token(token, user_id)
+        response = self._client.query(**query)
+        page: dict[str, Any] = {
+            "orders": [Order.from_item(item).to_json() for item in response["Items"]]
+        }
+        if "LastEvaluatedKey" in response:
+            raw = json.dumps(response["LastEvaluatedKey"], sort_keys=True).encode()
+            page["nextToken"] = base64.urlsafe_b64encode(raw).decode()
+        return page
+
+
+def _decode_token(token: str, user_id: str) -> Item:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        valid = (
+            isinstance(key, dict)
+            and set(key) == {"orderId", "userId", "createdAt"}
+            and all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
+            and key["userId"]["S"] == user_id
+        )
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise InvalidRequest("nextToken is not valid") from exc
+    if not valid:
+        raise InvalidRequest("nextToken is not valid")
+    return dict(key)
+
+
+def _window_message(product: Product, now: str) -> str:
+    if product.sale_starts_at is not None and now < product.sale_starts_at:
+        return f"the sale for {product.name} starts at {product.sale_starts_at}"
+    return f"the sale for {product.name} has ended"

@@ -1,0 +1,1 @@
+"""The local stack: AWS emulator, resources and the `make run` launcher."""

@@ -1,0 +1,16 @@
+"""`chalice local`, with a listen backlog sized for a flash sale.
+
+Chalice's dev server keeps socketserver's default backlog of 5, so the burst of
+connections when a sale opens gets reset by the kernel. Everything else is the
+stock `chalice local` command: `python -m local.api local --stage local ...`.
+"""
+
+import sys
+
+from chalice import local as chalice_local
+from chalice.cli import main
+
+chalice_local.ThreadedHTTPServer.request_queue_size = 1024
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The local AWS emulator: moto's server behind one global lock.
+
+moto's backends are not thread-safe (concurrent TransactWriteItems can oversell
+or fail), so every request runs alone. The wrapper also counts DynamoDB
+operations and can inject the faults real DynamoDB produces under load but
+moto never does (TransactionConflict), through a small admin API:
+
+    GET  /_flashsale/stats          {"dynamodb": {"TransactWriteItems": n, ...}}
+    POST /_flashsale/stats/reset
+    PUT  /_flashsale/faults         {"transactionConflictRate": 0.3}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+ADMIN = "/_flashsale/"
+
+
+class LockedMoto:
+    """A WSGI app that runs moto one request at a time and records what it served."""
+
+    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.conflict_rate = 0.0
+        self.conflicts_injected = 0
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(ADMIN):
+            return self._admin(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        operation = target.rpartition(".")[2] if target.startswith("DynamoDB_") else ""
+        with self._lock:
+            if operation:
+                self.calls[operation] += 1
+            if operation == "TransactWriteItems" and random.random() < self.conflict_rate:
+                self.conflicts_injected += 1
+                return _transaction_conflict(environ, start_response)
+            captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+            def capture(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+                captured.append((status, headers))
+                return lambda data: None
+
+            # Drain the response inside the lock: moto may build it lazily.
+            result = self._app(environ, capture)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        status, headers = captured[0]
+        start_response(status, headers)
+        return [body]
+
+    def _admin(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ["PATH_INFO"][len(ADMIN) :]
+        method = environ["REQUEST_METHOD"]
+        with self._lock:
+            if (method, path) == ("POST", "stats/reset"):
+                self.calls.clear()
+                self.conflicts_injected = 0
+            elif (method, path) == ("PUT", "faults"):
+                rate = float(json.loads(_read_body(environ))["transactionConflictRate"])
+                self.conflict_rate = min(max(rate, 0.0), 1.0)
+            elif (method, path) != ("GET", "stats"):
+                return _json(start_response, "404 Not Found", {"message": "unknown admin path"})
+            stats = {
+                "dynamodb": dict(self.calls),
+                "transactionConflictsInjected": self.conflicts_injected,
+                "transactionConflictRate": self.conflict_rate,
+            }
+        return _json(start_response, "200 OK", stats)
+
+
+def _read_body(environ: Environ) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body: bytes = environ["wsgi.input"].read(length)
+    return body
+
+
+def _json(start_response: StartResponse, status: str, body: Any) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
+
+
+def _transaction_conflict(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    """What DynamoDB answers when another transaction holds one of the items."""
+    items = json.loads(_read_body(environ)).get("TransactItems", [])
+    reasons = [{"Code": "None"} for _ in items]
+    if reasons:
+        reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
+    codes = ", ".join(reason["Code"] for reason in reasons)
+    body = {
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": f"Transaction cancelled, please refer cancellation reasons [{codes}]",
+        "CancellationReasons": reasons,
+    }
+    payload = json.dumps(body).encode()
+    start_response(
+        "400 Bad Request",
+        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
+
+
+class QuietHandler(MotoRequestHandler):
+    """moto's handler without a log line per request (a sale makes thousands)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class Emulator:
+    """moto's server on a background thread, serialised by LockedMoto."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
+        self.app = LockedMoto(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.app, threaded=True, request_handler=QuietHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Emulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args()
+    emulator = Emulator(args.host, args.port).start()
+    print(f"AWS emulator on {emulator.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Create the stage's tables and topic and seed demo products (idempotent)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from chalicelib.catalog import Catalog
+from chalicelib.settings import Settings
+from chalicelib.validation import product_input
+
+SEED = Path(__file__).with_name("seed.json")
+TOPIC_NAME = "flashsale-local-order-placed"
+
+
+def table_specs(settings: Settings) -> list[dict[str, Any]]:
+    """CreateTable requests for every table the app uses (mirrors infra/)."""
+    s = {"AttributeType": "S"}
+    return [
+        {
+            "TableName": settings.products_table,
+            "KeySchema": [{"AttributeName": "productId", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "productId", **s}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+        {
+            "TableName": settings.orders_table,
+            "KeySchema": [{"AttributeName": "orderId", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": name, **s} for name in ("orderId", "userId", "createdAt")
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": settings.orders_by_user_index,
+                    "KeySchema": [
+                        {"AttributeName": "userId", "KeyType": "HASH"},
+                        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+        {
+            "TableName": settings.purchases_table,
+            "KeySchema": [
+                {"AttributeName": "userId", "KeyType": "HASH"},
+                {"AttributeName": "productId", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "userId", **s},
+                {"AttributeName": "productId", **s},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    ]
+
+
+def create_tables(dynamodb: Any, settings: Settings) -> list[str]:
+    """Create the missing tables; return the names created."""
+    existing = set(dynamodb.list_tables()["TableNames"])
+    created = []
+    for spec in table_specs(settings):
+        if spec["TableName"] not in existing:
+            dynamodb.create_table(**spec)
+            created.append(spec["TableName"])
+    return created
+
+
+def create_topic(sns: Any) -> str:
+    """The order-placed topic's ARN (CreateTopic is idempotent)."""
+    return str(sns.create_topic(Name=TOPIC_NAME)["TopicArn"])
+
+
+def seed_products(catalog: Catalog, path: Path = SEED) -> int:
+    """Put the demo products; return how many."""
+    products = json.loads(path.read_text(), parse_float=Decimal)
+    for body in products:
+        body = dict(body)
+        catalog.put(product_input(body.pop("productId"), body))
+    return len(products)
