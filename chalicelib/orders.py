@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -167,6 +168,7 @@ class OrderService:
         self._catalog = catalog
         self._sleep = sleep
         self._products: dict[str, Product] = {}
+        self._filling = threading.Lock()
 
     def place(self, request: OrderRequest, idempotency_key: str | None = None) -> Placed:
         """Place an order atomically: stock, per-user count and order in one write."""
@@ -314,7 +316,12 @@ class OrderService:
 
     def _cached_product(self, product_id: str) -> Product:
         cached = self._products.get(product_id)
-        return cached if cached is not None else self._refresh(product_id)
+        if cached is not None:
+            return cached
+        # When a sale opens every thread misses at once; one read fills the cache.
+        with self._filling:
+            cached = self._products.get(product_id)
+            return cached if cached is not None else self._refresh(product_id)
 
     def _refresh(self, product_id: str) -> Product:
         product = self._catalog.get(product_id)
