@@ -127,7 +127,9 @@ def main() -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         wait_for(f"http://{host}:{ports['API_PORT']}/health", api)
         say(
