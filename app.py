@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalice import Chalice, CORSConfig, Response
+from chalice.app import DynamoDBEvent
 
 from chalicelib import validation, wiring
 from chalicelib.web import contract_errors
@@ -77,3 +79,19 @@ def list_user_orders(userId: str) -> dict[str, Any]:
     return wiring.orders().for_user(
         validation.identifier(userId, "userId"), limit, params.get("nextToken")
     )
+
+
+# Read at import: `chalice deploy` and `chalice package` import the app with the
+# stage's environment variables set. The local stack polls the emulator's stream
+# and calls this handler itself, so the local value only has to be well formed.
+ORDERS_STREAM_ARN = os.environ.get(
+    "ORDERS_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/flashsale-local-orders/stream/local",
+)
+
+
+@app.on_dynamodb_record(
+    stream_arn=ORDERS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON"
+)
+def notify_orders(event: DynamoDBEvent) -> dict[str, Any]:
+    return wiring.notifier().handle_stream(event)

@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
 
 from chalicelib import settings
@@ -38,7 +37,7 @@ from chalicelib.catalog import Catalog
 from chalicelib.orders import Order, OrderService
 from chalicelib.validation import OrderRequest, format_instant, product_input
 from local import client, resources
-from local.stack import ROOT, emulator_environment, port_free
+from local.stack import ROOT, emulator_client, emulator_environment, port_free
 from tests.stack.conftest import free_port
 
 PRODUCT = "bench-item"
@@ -99,13 +98,7 @@ def emulator(stock: int) -> Iterator[dict[str, str]]:
     with process([sys.executable, "-m", "local.emulator", "--port", str(port)], env):
         wait_until(lambda: not port_free("127.0.0.1", port), "emulator")
         config = settings.load(env)
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        dynamodb = emulator_client("dynamodb", env["AWS_ENDPOINT_URL"])
         resources.create_tables(dynamodb, config)
         body = {"name": "Bench item", "price": Decimal("19.99"), "stock": stock, "maxPerUser": 5}
         Catalog(dynamodb, config.products_table).put(product_input(PRODUCT, body))
@@ -146,13 +139,8 @@ def drive(name: str, count: int, concurrency: int, one: Callable[[int], int]) ->
 def raw_arm(count: int, concurrency: int) -> Arm:
     with emulator(stock=count) as env:
         config = settings.load(env)
-        dynamodb = boto3.session.Session().client(
-            "dynamodb",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            config=Config(max_pool_connections=concurrency),
+        dynamodb = emulator_client(
+            "dynamodb", env["AWS_ENDPOINT_URL"], config=Config(max_pool_connections=concurrency)
         )
         catalog = Catalog(dynamodb, config.products_table)
         product = catalog.get(PRODUCT)

@@ -6,6 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# moto's fixed account id: the local stage's topic has this ARN in every emulator.
+LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:flashsale-local-order-placed"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -14,6 +17,8 @@ class Settings:
     purchases_table: str
     orders_by_user_index: str
     max_quantity: int
+    order_topic_arn: str
+    stream_reports_item_failures: bool
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -25,4 +30,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         purchases_table=env.get("PURCHASES_TABLE", "flashsale-local-purchases"),
         orders_by_user_index=env.get("ORDERS_BY_USER_INDEX", "userId-createdAt-index"),
         max_quantity=int(env.get("MAX_ORDER_QUANTITY", "100")),
+        order_topic_arn=env.get("ORDER_TOPIC_ARN", LOCAL_TOPIC_ARN),
+        stream_reports_item_failures=env.get("STREAM_REPORTS_ITEM_FAILURES") == "true",
     )

@@ -6,6 +6,7 @@ import threading
 
 from chalicelib import aws, settings
 from chalicelib.catalog import Catalog
+from chalicelib.notifications import OrderNotifier
 from chalicelib.orders import OrderService
 
 _lock = threading.Lock()
@@ -19,6 +20,13 @@ def _build() -> None:
     _services["settings"] = config
     _services["catalog"] = catalog
     _services["orders"] = OrderService(dynamodb, config, catalog)
+    _services["notifier"] = OrderNotifier(
+        dynamodb,
+        aws.client("sns"),
+        config.orders_table,
+        config.order_topic_arn,
+        report_item_failures=config.stream_reports_item_failures,
+    )
 
 
 def _get(name: str) -> object:
@@ -40,6 +48,13 @@ def orders() -> OrderService:
     """The process-wide OrderService (it owns the per-container product cache)."""
     service = _get("orders")
     assert isinstance(service, OrderService)
+    return service
+
+
+def notifier() -> OrderNotifier:
+    """The process-wide OrderNotifier."""
+    service = _get("notifier")
+    assert isinstance(service, OrderNotifier)
     return service
 
 

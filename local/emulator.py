@@ -5,7 +5,8 @@ or fail), so every request runs alone. The wrapper also counts DynamoDB
 operations and can inject the faults real DynamoDB produces under load but
 moto never does (TransactionConflict), through a small admin API:
 
-    GET  /_flashsale/stats          {"dynamodb": {"TransactWriteItems": n, ...}}
+    GET  /_flashsale/stats          {"dynamodb": {"TransactWriteItems": n, ...},
+                                     "dynamodbByApp": {"<AWS_SDK_UA_APP_ID>": {...}}}
     POST /_flashsale/stats/reset
     PUT  /_flashsale/faults         {"transactionConflictRate": 0.3}
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,6 +32,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 ADMIN = "/_flashsale/"
+# botocore puts AWS_SDK_UA_APP_ID in the User-Agent as app/<id>.
+_APP_ID = re.compile(r"\bapp/(\S+)")
 
 
 class LockedMoto:
@@ -39,6 +43,7 @@ class LockedMoto:
         self._app = app
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        self.calls_by_app: dict[str, Counter[str]] = {}
         self.conflict_rate = 0.0
         self.conflicts_injected = 0
 
@@ -50,6 +55,9 @@ class LockedMoto:
         with self._lock:
             if operation:
                 self.calls[operation] += 1
+                app = _APP_ID.search(environ.get("HTTP_USER_AGENT", ""))
+                if app:
+                    self.calls_by_app.setdefault(app.group(1), Counter())[operation] += 1
             if operation == "TransactWriteItems" and random.random() < self.conflict_rate:
                 self.conflicts_injected += 1
                 return _transaction_conflict(environ, start_response)
@@ -77,6 +85,7 @@ class LockedMoto:
         with self._lock:
             if (method, path) == ("POST", "stats/reset"):
                 self.calls.clear()
+                self.calls_by_app.clear()
                 self.conflicts_injected = 0
             elif (method, path) == ("PUT", "faults"):
                 rate = float(json.loads(_read_body(environ))["transactionConflictRate"])
@@ -85,6 +94,7 @@ class LockedMoto:
                 return _json(start_response, "404 Not Found", {"message": "unknown admin path"})
             stats = {
                 "dynamodb": dict(self.calls),
+                "dynamodbByApp": {app: dict(calls) for app, calls in self.calls_by_app.items()},
                 "transactionConflictsInjected": self.conflicts_injected,
                 "transactionConflictRate": self.conflict_rate,
             }

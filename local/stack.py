@@ -8,21 +8,25 @@ Ports: EMULATOR_PORT (4566), API_PORT (8000); HOST (127.0.0.1).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import boto3
 
 from chalicelib import settings
 from chalicelib.catalog import Catalog
 from local import resources
+from local.delivery import Mailbox, StreamPoller
 from local.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,13 +49,26 @@ def stage_environment(stage: str = "local") -> dict[str, str]:
     return env
 
 
-def emulator_environment(endpoint: str) -> dict[str, str]:
+def emulator_environment(endpoint: str, app_id: str = "flashsale-local") -> dict[str, str]:
     """Point boto3 at the emulator with fake credentials, whatever the shell had."""
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
     env.update(FAKE_CREDENTIALS)
     env["AWS_ENDPOINT_URL"] = endpoint
+    env["AWS_SDK_UA_APP_ID"] = app_id
     env.update(stage_environment())
     return env
+
+
+def emulator_client(service: str, endpoint: str, **options: Any) -> Any:
+    """A boto3 client for the emulator at `endpoint`, whatever the shell's AWS setup."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint,
+        region_name=FAKE_CREDENTIALS["AWS_DEFAULT_REGION"],
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        **options,
+    )
 
 
 def port_free(host: str, port: int) -> bool:
@@ -80,14 +97,42 @@ def wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> N
 
 def bootstrap(endpoint: str) -> None:
     """Create tables and topic and seed products in the emulator at `endpoint`."""
-    os.environ.update(emulator_environment(endpoint))
-    config = settings.load()
-    dynamodb = boto3.client("dynamodb")
+    config = settings.load(emulator_environment(endpoint))
+    dynamodb = emulator_client("dynamodb", endpoint)
     created = resources.create_tables(dynamodb, config)
     say(f"tables: {', '.join(created) or 'already there'}")
-    say(f"topic: {resources.create_topic(boto3.client('sns'))}")
+    say(f"topic: {resources.create_topic(emulator_client('sns', endpoint))}")
     count = resources.seed_products(Catalog(dynamodb, config.products_table))
     say(f"seeded {count} demo products")
+
+
+def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Thread]:
+    """Run the app's stream handler on the emulator's Orders stream, and print
+    every confirmation SNS sends (through an SQS queue subscribed to the topic)."""
+    # The handler runs in this process with the stage's settings, as on Lambda.
+    os.environ.update(emulator_environment(endpoint))
+    import app
+
+    config = settings.load()
+    poller = StreamPoller(
+        emulator_client("dynamodb", endpoint),
+        emulator_client("dynamodbstreams", endpoint),
+        config.orders_table,
+        app.notify_orders,
+    )
+    mailbox = Mailbox(
+        emulator_client("sns", endpoint),
+        emulator_client("sqs", endpoint),
+        config.order_topic_arn,
+        "flashsale-local-order-emails",
+    )
+    threads = [
+        threading.Thread(target=poller.run, args=(stop,), daemon=True),
+        threading.Thread(target=mailbox.print_forever, args=(stop,), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def main() -> int:
@@ -101,9 +146,14 @@ def main() -> int:
         say(f"port in use: {', '.join(busy)}; stop what holds it or set another port")
         return 1
 
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     emulator = Emulator(host, ports["EMULATOR_PORT"]).start()
     say(f"AWS emulator on {emulator.url}")
     bootstrap(emulator.url)
+    stopping = threading.Event()
+    workers = start_delivery(emulator.url, stopping)
+    say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
 
     api = subprocess.Popen(
         [
@@ -120,7 +170,7 @@ def main() -> int:
             str(ports["API_PORT"]),
         ],
         cwd=ROOT,
-        env=emulator_environment(emulator.url),
+        env=emulator_environment(emulator.url, app_id="flashsale-api"),
     )
     children = [api]
 
@@ -152,6 +202,9 @@ def main() -> int:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        stopping.set()
+        for worker in workers:
+            worker.join(timeout=5)
         emulator.stop()
 
 

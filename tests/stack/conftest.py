@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib import settings
 from local import client
-from local.stack import ROOT, emulator_environment
+from local.stack import ROOT, emulator_client, emulator_environment
 
 
 def free_port() -> int:
@@ -34,15 +33,9 @@ class Stack:
     def __init__(self, api_port: int, emulator_port: int) -> None:
         self.api_port = api_port
         self.emulator_port = emulator_port
-        env = emulator_environment(f"http://{self.host}:{emulator_port}")
-        self.dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        self.config = settings.load(env)
+        self.endpoint = f"http://{self.host}:{emulator_port}"
+        self.dynamodb = emulator_client("dynamodb", self.endpoint)
+        self.config = settings.load(emulator_environment(self.endpoint))
 
     def api(self, method: str, path: str, body: Any = None, **headers: str) -> client.Reply:
         return client.call(self.host, self.api_port, method, path, body, headers)
