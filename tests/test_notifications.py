@@ -227,3 +227,38 @@ def test_record_without_a_stored_order_sends_nothing_and_writes_nothing(
     stored = shop.orders()
     assert len(stored) == 1
     assert stored[0]["orderId"] != "never-committed"
+
+
+class Crash(BaseException):
+    """A process dying mid-batch: not an error any handler catches."""
+
+
+def test_crash_mid_batch_loses_nothing_and_repeats_nothing(
+    shop: Shop, delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three committed orders and a notifier that dies before its second publish
+    placed = [shop.order(userId=user).json_body["orderId"] for user in ("a", "b", "c")]
+    notifier = wiring.notifier()
+    real_publish = notifier._publish
+    calls = 0
+
+    def dying_publish(order: Order) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Crash()
+        return real_publish(order)
+
+    monkeypatch.setattr(notifier, "_publish", dying_publish)
+    with pytest.raises(Crash):
+        delivery.poller.drain()
+    assert len(delivery.messages()) == 1
+
+    # WHEN a fresh worker takes the stream from the last checkpoint (the batch start)
+    monkeypatch.setattr(notifier, "_publish", real_publish)
+    delivery.new_poller().drain()
+
+    # THEN every order has exactly one confirmation
+    assert len(delivery.messages()) == 2
+    assert all("notifiedAt" in order for order in shop.orders())
+    assert sorted(o["orderId"] for o in shop.orders()) == sorted(placed)
