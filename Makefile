@@ -3,20 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEPS := $(VENV)/.deps-installed
+UI_DEPS := frontend/node_modules/.deps-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+NPM := npm --prefix frontend --no-audit --no-fund
 
-.PHONY: run test lint unit bench deps clean
+.PHONY: run test lint unit ui-test ui-build browser bench deps clean
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install --progress-bar off -r requirements-dev.txt | grep -v "^Requirement already satisfied" || true
-	@$(BIN)/python -c "import chalice, moto, flask, pytest" || { echo "dependency install failed"; exit 1; }
+	@$(BIN)/python -c "import chalice, moto, flask, pytest, playwright" || { echo "Python dependency install failed"; exit 1; }
 	@touch $@
 
-deps: $(DEPS)
+$(UI_DEPS): frontend/package.json frontend/package-lock.json
+	@echo "==> UI dependencies into frontend/node_modules (pinned in package-lock.json)"
+	@$(NPM) ci --loglevel=error
+	@touch $@
 
-run: $(DEPS)
+deps: $(DEPS) $(UI_DEPS)
+
+run: deps
 	@$(BIN)/python -m local.stack
 
 lint: $(DEPS)
@@ -26,14 +33,28 @@ lint: $(DEPS)
 	@echo "==> mypy (chalicelib)"
 	@$(BIN)/mypy
 
-unit: $(DEPS)
-	@echo "==> pytest"
+ui-test: $(UI_DEPS)
+	@echo "==> vitest (UI components)"
+	@$(NPM) test --silent
+
+ui-build: $(UI_DEPS)
+	@echo "==> UI production build"
+	@$(NPM) run build --silent
+
+# Debian's Chromium drives the browser tests; Playwright never downloads one.
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "==> installing Chromium (apt) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+unit: deps browser
+	@echo "==> pytest (API, notifications, local stack, browser)"
 	@$(BIN)/pytest
 
-test: lint unit
+test: lint ui-test ui-build unit
 
-bench: $(DEPS)
+bench: deps
 	@$(BIN)/python -m bench.orders
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from chalicelib.catalog import Catalog
 from chalicelib.settings import Settings
-from chalicelib.validation import product_input
+from chalicelib.validation import format_instant, product_input
 
 SEED = Path(__file__).with_name("seed.json")
 TOPIC_NAME = "flashsale-local-order-placed"
@@ -76,9 +77,14 @@ def create_topic(sns: Any) -> str:
 
 
 def seed_products(catalog: Catalog, path: Path = SEED) -> int:
-    """Put the demo products; return how many."""
+    """Put the demo products; return how many. `saleStartsInMinutes` places a
+    sale window relative to now, so the UI always has a countdown to show."""
     products = json.loads(path.read_text(), parse_float=Decimal)
     for body in products:
         body = dict(body)
+        minutes = body.pop("saleStartsInMinutes", None)
+        if minutes is not None:
+            starts = datetime.now(UTC) + timedelta(minutes=minutes)
+            body["saleStartsAt"] = format_instant(starts)
         catalog.put(product_input(body.pop("productId"), body))
     return len(products)

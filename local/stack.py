@@ -1,8 +1,9 @@
 """`make run`: the whole local stack on one laptop, no AWS account.
 
-Starts the AWS emulator, creates the tables and topic, seeds demo products and
-serves the API with `chalice local`. Ctrl-C stops everything it started.
-Ports: EMULATOR_PORT (4566), API_PORT (8000); HOST (127.0.0.1).
+Starts the AWS emulator, creates the tables and topic, seeds demo products,
+serves the API with `chalice local` and the shop UI with Vite's dev server.
+Ctrl-C stops everything it started.
+Ports: EMULATOR_PORT (4566), API_PORT (8000), UI_PORT (5173); HOST (127.0.0.1).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     ports = {
         name: int(os.environ.get(name, default))
-        for name, default in (("EMULATOR_PORT", "4566"), ("API_PORT", "8000"))
+        for name, default in (("EMULATOR_PORT", "4566"), ("API_PORT", "8000"), ("UI_PORT", "5173"))
     }
     busy = [f"{name}={port}" for name, port in ports.items() if not port_free(host, port)]
     if busy:
@@ -172,7 +173,21 @@ def main() -> int:
         cwd=ROOT,
         env=emulator_environment(emulator.url, app_id="flashsale-api"),
     )
-    children = [api]
+    api_url = f"http://{host}:{ports['API_PORT']}"
+    ui_url = f"http://{host}:{ports['UI_PORT']}"
+    vite = ROOT / "frontend" / "node_modules" / "vite" / "bin" / "vite.js"
+    if not vite.exists():
+        say("frontend/node_modules is missing: run `make run` (it installs the UI)")
+        api.terminate()
+        emulator.stop()
+        return 1
+    ui = subprocess.Popen(
+        ["node", str(vite), "--host", host, "--port", str(ports["UI_PORT"]), "--strictPort"],
+        cwd=ROOT / "frontend",
+        env={**os.environ, "VITE_API_BASE_URL": api_url},
+        stdout=subprocess.DEVNULL,
+    )
+    children = [api, ui]
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -181,10 +196,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        wait_for(f"http://{host}:{ports['API_PORT']}/health", api)
-        say(
-            f"API on http://{host}:{ports['API_PORT']}  (try: curl http://{host}:{ports['API_PORT']}/products)"
-        )
+        wait_for(f"{api_url}/health", api)
+        say(f"API on {api_url}  (try: curl {api_url}/products)")
+        wait_for(ui_url, ui)
+        say(f"shop UI on {ui_url}")
         say("ready; Ctrl-C stops everything")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -30,8 +30,9 @@ class Stack:
 
     host = "127.0.0.1"
 
-    def __init__(self, api_port: int, emulator_port: int) -> None:
+    def __init__(self, api_port: int, emulator_port: int, ui_port: int) -> None:
         self.api_port = api_port
+        self.ui_url = f"http://{self.host}:{ui_port}"
         self.emulator_port = emulator_port
         self.endpoint = f"http://{self.host}:{emulator_port}"
         self.dynamodb = emulator_client("dynamodb", self.endpoint)
@@ -66,8 +67,13 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    api_port, emulator_port = free_port(), free_port()
-    env = {**os.environ, "API_PORT": str(api_port), "EMULATOR_PORT": str(emulator_port)}
+    api_port, emulator_port, ui_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "API_PORT": str(api_port),
+        "EMULATOR_PORT": str(emulator_port),
+        "UI_PORT": str(ui_port),
+    }
     log = Path(ROOT, "build", "stack-test.log")
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as output:
@@ -78,11 +84,11 @@ def stack() -> Iterator[Stack]:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    running = Stack(api_port, emulator_port)
+    running = Stack(api_port, emulator_port, ui_port)
     deadline = time.monotonic() + 60
     while True:
         try:
-            if running.api("GET", "/health").status == 200:
+            if running.api("GET", "/health").status == 200 and "ready" in log.read_text():
                 break
         except OSError:
             pass

@@ -1,0 +1,98 @@
+// The FlashSale API client: JSON in and out, contract errors as ApiError, and
+// the server's clock (from the Date header) so countdowns ignore the device clock.
+
+export const API_BASE = import.meta.env.VITE_API_BASE_URL ?? "http://127.0.0.1:8000";
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export function createApi(baseUrl = API_BASE, fetchImpl = (...args) => globalThis.fetch(...args)) {
+  const base = baseUrl.replace(/\/+$/, "");
+  let offsetMs = 0;
+
+  async function request(method, path, { body, headers = {} } = {}) {
+    let response;
+    try {
+      response = await fetchImpl(base + path, {
+        method,
+        headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, "NETWORK", "The shop can't be reached right now.");
+    }
+    const serverTime = Date.parse(response.headers.get("Date") ?? "");
+    if (!Number.isNaN(serverTime)) offsetMs = serverTime - Date.now();
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get("Retry-After"));
+      throw new ApiError(
+        response.status,
+        data?.code ?? `HTTP_${response.status}`,
+        data?.message ?? `The shop answered ${response.status}.`,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+      );
+    }
+    return data;
+  }
+
+  return {
+    now: () => Date.now() + offsetMs,
+    listProducts: () => request("GET", "/products"),
+    listOrders: (userId) => request("GET", `/users/${encodeURIComponent(userId)}/orders`),
+    placeOrder: (order, idempotencyKey) =>
+      request("POST", "/orders", { body: order, headers: { "Idempotency-Key": idempotencyKey } }),
+  };
+}
+
+const RETRYABLE = new Set(["BUSY", "NETWORK"]);
+
+// One purchase attempt: a single Idempotency-Key for every retry, so a retried
+// request (or a double click that slipped through) can never buy twice.
+export async function buy(api, order, { key = newKey(), attempts = 4, sleep = wait, onRetry } = {}) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api.placeOrder(order, key);
+    } catch (error) {
+      const retryable = error instanceof ApiError && (RETRYABLE.has(error.code) || error.status >= 500);
+      if (!retryable || attempt >= attempts) throw error;
+      onRetry?.(error, attempt);
+      await sleep((error.retryAfter ?? 1) * 1000);
+    }
+  }
+}
+
+export function newKey() {
+  return globalThis.crypto.randomUUID();
+}
+
+function wait(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export const MESSAGES = {
+  OUT_OF_STOCK: "Sold out: someone got there first.",
+  SALE_NOT_ACTIVE: "This sale isn't open right now.",
+  PURCHASE_LIMIT_EXCEEDED: "You've reached the limit for this item.",
+  BUSY: "So many shoppers right now. Please try again in a moment.",
+  NETWORK: "The shop can't be reached. Check your connection and try again.",
+  PRODUCT_NOT_FOUND: "This product is no longer available.",
+  INVALID_REQUEST: "That order couldn't be understood.",
+  IDEMPOTENCY_KEY_REUSED: "That checkout was already used for a different order. Please try again.",
+};
+
+export function describeError(error) {
+  const headline = MESSAGES[error.code] ?? "Something went wrong. Please try again.";
+  return { headline, detail: error.message };
+}

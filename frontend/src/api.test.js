@@ -1,0 +1,103 @@
+import { describe, expect, it, vi } from "vitest";
+import { ApiError, buy, createApi, describeError } from "./api.js";
+
+function response(status, body, headers = {}) {
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
+
+describe("createApi", () => {
+  it("takes the time from the server's Date header, not the device clock", async () => {
+    const serverDate = new Date(Date.now() + 3_600_000);
+    const fetch = vi.fn(async () => response(200, { products: [], count: 0 }, { Date: serverDate.toUTCString() }));
+    const api = createApi("http://shop", fetch);
+    await api.listProducts();
+    expect(Math.abs(api.now() - serverDate.getTime())).toBeLessThan(1500);
+  });
+
+  it("turns contract errors into ApiError with code, message and Retry-After", async () => {
+    const fetch = vi.fn(async () =>
+      response(503, { code: "BUSY", message: "too many shoppers" }, { "Retry-After": "2" }),
+    );
+    const error = await createApi("http://shop", fetch)
+      .placeOrder({ userId: "u", productId: "p", quantity: 1 }, "key-1")
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect([error.status, error.code, error.message, error.retryAfter]).toEqual([503, "BUSY", "too many shoppers", 2]);
+  });
+
+  it("sends the order as JSON with its Idempotency-Key", async () => {
+    const fetch = vi.fn(async () => response(201, { orderId: "o1" }));
+    await createApi("http://shop/", fetch).placeOrder({ userId: "u", productId: "p", quantity: 2 }, "key-1");
+    const [url, init] = fetch.mock.calls[0];
+    expect(url).toBe("http://shop/orders");
+    expect(init.method).toBe("POST");
+    expect(init.headers).toEqual({ "Content-Type": "application/json", "Idempotency-Key": "key-1" });
+    expect(JSON.parse(init.body)).toEqual({ userId: "u", productId: "p", quantity: 2 });
+  });
+
+  it("reports an unreachable shop as a NETWORK error", async () => {
+    const api = createApi("http://shop", vi.fn(async () => Promise.reject(new TypeError("down"))));
+    await expect(api.listProducts()).rejects.toMatchObject({ code: "NETWORK", status: 0 });
+  });
+});
+
+describe("buy", () => {
+  const order = { userId: "u", productId: "p", quantity: 1 };
+
+  it("retries BUSY after Retry-After with the same Idempotency-Key", async () => {
+    const placeOrder = vi
+      .fn()
+      .mockRejectedValueOnce(new ApiError(503, "BUSY", "busy", 2))
+      .mockRejectedValueOnce(new ApiError(0, "NETWORK", "down"))
+      .mockResolvedValueOnce({ orderId: "o1" });
+    const sleep = vi.fn(async () => {});
+
+    const placed = await buy({ placeOrder }, order, { key: "k-1", sleep });
+
+    expect(placed).toEqual({ orderId: "o1" });
+    expect(placeOrder.mock.calls.map((call) => call[1])).toEqual(["k-1", "k-1", "k-1"]);
+    expect(sleep.mock.calls).toEqual([[2000], [1000]]);
+  });
+
+  it("does not retry a final answer", async () => {
+    const placeOrder = vi.fn().mockRejectedValue(new ApiError(409, "OUT_OF_STOCK", "sold out"));
+    await expect(buy({ placeOrder }, order, { sleep: async () => {} })).rejects.toMatchObject({
+      code: "OUT_OF_STOCK",
+    });
+    expect(placeOrder).toHaveBeenCalledTimes(1);
+  });
+
+  it("gives up after its attempts", async () => {
+    const placeOrder = vi.fn().mockRejectedValue(new ApiError(503, "BUSY", "busy", 1));
+    await expect(buy({ placeOrder }, order, { attempts: 3, sleep: async () => {} })).rejects.toMatchObject({
+      code: "BUSY",
+    });
+    expect(placeOrder).toHaveBeenCalledTimes(3);
+  });
+
+  it("uses a fresh key for each new purchase", async () => {
+    const placeOrder = vi.fn().mockResolvedValue({ orderId: "o" });
+    await buy({ placeOrder }, order);
+    await buy({ placeOrder }, order);
+    const [first, second] = placeOrder.mock.calls.map((call) => call[1]);
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second).not.toBe(first);
+  });
+});
+
+it("has a shopper-facing message for every error code in the contract", () => {
+  for (const code of [
+    "OUT_OF_STOCK",
+    "SALE_NOT_ACTIVE",
+    "PURCHASE_LIMIT_EXCEEDED",
+    "BUSY",
+    "PRODUCT_NOT_FOUND",
+    "INVALID_REQUEST",
+    "IDEMPOTENCY_KEY_REUSED",
+  ]) {
+    expect(describeError(new ApiError(409, code, "x")).headline).not.toMatch(/Something went wrong/);
+  }
+});

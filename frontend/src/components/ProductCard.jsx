@@ -1,0 +1,96 @@
+import { useEffect, useId, useState } from "react";
+import { buy, describeError, MESSAGES, newKey } from "../api.js";
+import { formatCountdown, formatMoney, maxQuantity, saleState } from "../format.js";
+
+export function ProductCard({ product, now, api, userId, onOrdered, onChanged }) {
+  const limit = maxQuantity(product);
+  const [quantity, setQuantity] = useState(1);
+  const [pending, setPending] = useState(false);
+  const [notice, setNotice] = useState(null);
+  const quantityId = useId();
+  const sale = saleState(product, now);
+  const soldOut = product.stock <= 0;
+
+  useEffect(() => {
+    setQuantity((q) => Math.max(1, Math.min(q, limit)));
+  }, [limit]);
+
+  async function onBuy() {
+    if (pending) return;
+    setPending(true);
+    setNotice(null);
+    try {
+      const order = await buy(
+        api,
+        { userId, productId: product.productId, quantity },
+        {
+          key: newKey(),
+          onRetry: (error) =>
+            setNotice({ kind: "info", headline: MESSAGES[error.code] ?? MESSAGES.BUSY, detail: "Retrying…" }),
+        },
+      );
+      setNotice(null);
+      onOrdered(order);
+    } catch (error) {
+      setNotice({ kind: "error", ...describeError(error) });
+    } finally {
+      setPending(false);
+      onChanged();
+    }
+  }
+
+  let status;
+  if (soldOut) status = <span className="badge sold-out">Sold out</span>;
+  else if (sale.phase === "upcoming")
+    status = (
+      <span className="badge upcoming">
+        Starts in <time dateTime={product.saleStartsAt}>{formatCountdown(sale.msLeft)}</time>
+      </span>
+    );
+  else if (sale.phase === "ended") status = <span className="badge ended">Sale ended</span>;
+  else status = <span className="badge live">{product.stock} left</span>;
+
+  const canBuy = !soldOut && sale.phase === "live" && limit > 0 && !pending;
+
+  return (
+    <article className="card" aria-labelledby={`${quantityId}-name`}>
+      {product.imageUrl ? (
+        <img src={product.imageUrl} alt={product.name} loading="lazy" width="320" height="200" />
+      ) : (
+        <div className="img-placeholder" aria-hidden="true" />
+      )}
+      <h2 id={`${quantityId}-name`}>{product.name}</h2>
+      {product.description && <p className="description">{product.description}</p>}
+      <p className="price">{formatMoney(product.price)}</p>
+      <p className="status" data-testid="stock">
+        {status}
+        {product.maxPerUser ? <span className="limit">Limit {product.maxPerUser} per customer</span> : null}
+      </p>
+      <div className="buy">
+        <label htmlFor={quantityId}>Quantity</label>
+        <select
+          id={quantityId}
+          value={quantity}
+          disabled={!canBuy}
+          onChange={(event) => setQuantity(Number(event.target.value))}
+        >
+          {Array.from({ length: Math.max(limit, 1) }, (_, i) => i + 1).map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+        <button type="button" onClick={onBuy} disabled={!canBuy} aria-label={`Buy ${product.name}`}>
+          {pending ? "Buying…" : "Buy"}
+        </button>
+      </div>
+      <div className={`notice ${notice?.kind ?? ""}`} role={notice?.kind === "error" ? "alert" : "status"}>
+        {notice && (
+          <>
+            <strong>{notice.headline}</strong> <span>{notice.detail}</span>
+          </>
+        )}
+      </div>
+    </article>
+  );
+}

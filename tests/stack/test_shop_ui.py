@@ -1,0 +1,165 @@
+"""The shop UI in a real browser (Debian's Chromium driven by Playwright)
+against the running stack: buy, watch stock drop, hit the limit and sold out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+
+from local.stack import ROOT
+from tests.stack.conftest import Stack
+from tests.stack.test_concurrency import new_product
+
+pytestmark = pytest.mark.stack
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Shopper:
+    """One browser tab with its console watched for errors."""
+
+    def __init__(self, browser: Browser, stack: Stack, user: str, **context: Any) -> None:
+        self.context = browser.new_context(**context)
+        self.page: Page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("console", self._console)
+        # The UI keeps its dev identity in localStorage, like a signed-in session.
+        self.page.add_init_script(f"localStorage.setItem('flashsale.userId', {json.dumps(user)})")
+        self.page.goto(stack.ui_url)
+
+    def _console(self, message: Any) -> None:
+        # Chromium logs every 4xx/5xx fetch; a 409 for a sold-out item is an answer, not a bug.
+        expected = "the server responded with a status of 409" in message.text
+        if message.type == "error" and not expected:
+            self.problems.append(f"console: {message.text}")
+
+    def card(self, name: str) -> Any:
+        return self.page.get_by_role("article").filter(has_text=name)
+
+    def buy(self, name: str, quantity: int = 1) -> None:
+        card = self.card(name)
+        card.get_by_label("Quantity").select_option(str(quantity))
+        card.get_by_role("button", name=f"Buy {name}").click()
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_shopper_buys_sees_stock_drop_then_limit_and_sold_out(
+    browser: Browser, stack: Stack
+) -> None:
+    name = f"Flash lamp {uuid.uuid4().hex[:6]}"
+    product_id = new_product(stack, stock=3, maxPerUser=2, name=name, price=24.5)
+    alice = Shopper(browser, stack, "alice-ui", viewport={"width": 1280, "height": 900})
+    card = alice.card(name)
+    expect(card.get_by_test_id("stock")).to_contain_text("3 left")
+
+    # Buy two: confirmation with the order id, and the stock drops.
+    alice.buy(name, 2)
+    confirmation = alice.page.get_by_role("status", name="Order confirmation")
+    expect(confirmation).to_contain_text("Order placed!")
+    order_id = stack.orders_for(product_id)[0]["orderId"]
+    expect(confirmation).to_contain_text(order_id)
+    expect(card.get_by_test_id("stock")).to_contain_text("1 left")
+    alice.shot("desktop-after-purchase")
+
+    # A third unit is over alice's limit of two.
+    alice.buy(name, 1)
+    expect(card.get_by_role("alert")).to_contain_text("You've reached the limit for this item.")
+
+    # Bob's page still shows the last unit when someone else takes it.
+    bob = Shopper(browser, stack, "bob-ui", viewport={"width": 1280, "height": 900})
+    expect(bob.card(name).get_by_test_id("stock")).to_contain_text("1 left")
+    stale = bob.page.request.get(f"http://{stack.host}:{stack.api_port}/products").body()
+
+    def frozen(route: Route) -> None:
+        route.fulfill(status=200, body=stale, content_type="application/json")
+
+    bob.page.route("**/products", frozen)
+    assert (
+        stack.api(
+            "POST", "/orders", {"userId": "carol", "productId": product_id, "quantity": 1}
+        ).status
+        == 201
+    )
+    bob.buy(name, 1)
+    expect(bob.card(name).get_by_role("alert")).to_contain_text(
+        "Sold out: someone got there first."
+    )
+    bob.page.unroute("**/products", frozen)
+    expect(bob.card(name).get_by_test_id("stock")).to_contain_text("Sold out")
+    expect(bob.card(name).get_by_role("button", name=f"Buy {name}")).to_be_disabled()
+    bob.shot("desktop-sold-out")
+
+    # My orders lists alice's order.
+    alice.page.get_by_role("button", name="My orders").click()
+    expect(alice.page.get_by_role("cell", name=order_id)).to_be_visible()
+    alice.shot("desktop-my-orders")
+
+    assert stack.stock(product_id) == 0
+    assert alice.problems == [] and bob.problems == []
+    alice.close()
+    bob.close()
+
+
+def test_phone_layout_fits_and_counts_down(browser: Browser, stack: Stack) -> None:
+    name = f"Midnight deal {uuid.uuid4().hex[:6]}"
+    new_product(stack, stock=5, name=name, saleStartsAt="2099-01-01T00:00:00Z")
+    phone = Shopper(
+        browser,
+        stack,
+        "phone-ui",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    card = phone.card(name)
+    expect(card.get_by_test_id("stock")).to_contain_text("Starts in")
+    expect(card.get_by_role("button", name=f"Buy {name}")).to_be_disabled()
+    overflow = phone.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    card.scroll_into_view_if_needed()
+    phone.shot("phone-shop")
+    phone.page.get_by_role("button", name="My orders").click()
+    expect(phone.page.get_by_text("No orders yet for phone-ui.")).to_be_visible()
+    phone.shot("phone-my-orders")
+    assert phone.problems == []
+    phone.close()
+
+
+def test_screenshots_are_saved() -> None:
+    # Runs after the two tests above (file order); the images are for people to look at.
+    names = {p.stem for p in SCREENSHOTS.glob("*.png")}
+    assert {"desktop-after-purchase", "desktop-sold-out", "phone-shop"} <= names
+    assert shutil.disk_usage(SCREENSHOTS).free > 0
