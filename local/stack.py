@@ -147,47 +147,12 @@ def main() -> int:
         say(f"port in use: {', '.join(busy)}; stop what holds it or set another port")
         return 1
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    emulator = Emulator(host, ports["EMULATOR_PORT"]).start()
-    say(f"AWS emulator on {emulator.url}")
-    bootstrap(emulator.url)
-    stopping = threading.Event()
-    workers = start_delivery(emulator.url, stopping)
-    say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
-
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "local.api",
-            "local",
-            "--stage",
-            "local",
-            "--no-autoreload",
-            "--host",
-            host,
-            "--port",
-            str(ports["API_PORT"]),
-        ],
-        cwd=ROOT,
-        env=emulator_environment(emulator.url, app_id="flashsale-api"),
-    )
-    api_url = f"http://{host}:{ports['API_PORT']}"
-    ui_url = f"http://{host}:{ports['UI_PORT']}"
     vite = ROOT / "frontend" / "node_modules" / "vite" / "bin" / "vite.js"
     if not vite.exists():
         say("frontend/node_modules is missing: run `make run` (it installs the UI)")
-        api.terminate()
-        emulator.stop()
         return 1
-    ui = subprocess.Popen(
-        ["node", str(vite), "--host", host, "--port", str(ports["UI_PORT"]), "--strictPort"],
-        cwd=ROOT / "frontend",
-        env={**os.environ, "VITE_API_BASE_URL": api_url},
-        stdout=subprocess.DEVNULL,
-    )
-    children = [api, ui]
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -195,7 +160,31 @@ def main() -> int:
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    api_url = f"http://{host}:{ports['API_PORT']}"
+    ui_url = f"http://{host}:{ports['UI_PORT']}"
+    emulator = Emulator(host, ports["EMULATOR_PORT"]).start()
+    stopping = threading.Event()
+    workers: list[threading.Thread] = []
+    children: list[subprocess.Popen[bytes]] = []
     try:
+        say(f"AWS emulator on {emulator.url}")
+        bootstrap(emulator.url)
+        workers = start_delivery(emulator.url, stopping)
+        say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
+        api = subprocess.Popen(
+            [sys.executable, "-m", "local.api", "local", "--stage", "local", "--no-autoreload",
+             "--host", host, "--port", str(ports["API_PORT"])],
+            cwd=ROOT,
+            env=emulator_environment(emulator.url, app_id="flashsale-api"),
+        )  # fmt: skip
+        children.append(api)
+        ui = subprocess.Popen(
+            ["node", str(vite), "--host", host, "--port", str(ports["UI_PORT"]), "--strictPort"],
+            cwd=ROOT / "frontend",
+            env={**os.environ, "VITE_API_BASE_URL": api_url},
+            stdout=subprocess.DEVNULL,
+        )
+        children.append(ui)
         wait_for(f"{api_url}/health", api)
         say(f"API on {api_url}  (try: curl {api_url}/products)")
         wait_for(ui_url, ui)
@@ -209,6 +198,7 @@ def main() -> int:
         say("stopping")
         return 0
     finally:
+        # Whatever happened above, nothing this started outlives it.
         for child in children:
             if child.poll() is None:
                 child.terminate()
