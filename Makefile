@@ -7,7 +7,10 @@ UI_DEPS := frontend/node_modules/.deps-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 NPM := npm --prefix frontend --no-audit --no-fund
 
-.PHONY: run test lint unit ui-test ui-build browser bench deps clean
+CHECKOV := build/checkov-venv
+CHECKOV_DEPS := $(CHECKOV)/.deps-installed
+
+.PHONY: run test lint infra-check unit ui-test ui-build browser bench deps clean
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -33,6 +36,19 @@ lint: $(DEPS)
 	@echo "==> mypy (chalicelib)"
 	@$(BIN)/mypy
 
+$(CHECKOV_DEPS): infra/requirements-checkov.txt
+	@echo "==> checkov into $(CHECKOV) (its own virtualenv: it pins an older boto3)"
+	@test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	@$(CHECKOV)/bin/python -m pip --disable-pip-version-check install --progress-bar off -q -r infra/requirements-checkov.txt
+	@touch $@
+
+infra-check: $(DEPS) $(CHECKOV_DEPS)
+	@echo "==> checkov (Terraform in infra/)"
+	@$(CHECKOV)/bin/checkov -d infra --framework terraform --skip-download --quiet --compact
+	@echo "==> actionlint (.github/workflows)"
+	@$(BIN)/actionlint
+	@echo "actionlint: no problems"
+
 ui-test: $(UI_DEPS)
 	@echo "==> vitest (UI components)"
 	@$(NPM) test --silent
@@ -51,7 +67,7 @@ unit: deps browser
 	@echo "==> pytest (API, notifications, local stack, browser)"
 	@$(BIN)/pytest
 
-test: lint ui-test ui-build unit
+test: lint infra-check ui-test ui-build unit
 
 bench: deps
 	@$(BIN)/python -m bench.orders

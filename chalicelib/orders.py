@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +48,7 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE = 0.02
 BACKOFF_CAP = 0.4
 MAX_REFRESHES = 3
+PURCHASE_COUNTER_LIFETIME = timedelta(days=30)
 
 
 def order_id_for(idempotency_key: str | None) -> str:
@@ -244,28 +245,33 @@ class OrderService:
             },
         ]
         if product.max_per_user is not None:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self._settings.purchases_table,
-                        "Key": {
-                            "userId": {"S": order.user_id},
-                            "productId": {"S": order.product_id},
-                        },
-                        "UpdateExpression": "ADD purchased :q",
-                        # purchased + q <= maxPerUser, rearranged: no arithmetic in conditions.
-                        "ConditionExpression": (
-                            "attribute_not_exists(purchased) OR purchased <= :room"
-                        ),
-                        "ExpressionAttributeValues": {
-                            ":q": quantity,
-                            ":room": {"N": str(product.max_per_user - order.quantity)},
-                        },
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                }
-            )
+            items.append(self._count_purchase(order, product))
         return items
+
+    def _count_purchase(self, order: Order, product: Product) -> dict[str, Any]:
+        assert product.max_per_user is not None
+        update = "ADD purchased :q"
+        values = {
+            ":q": {"N": str(order.quantity)},
+            ":room": {"N": str(product.max_per_user - order.quantity)},
+        }
+        if product.sale_ends_at is not None:
+            # The counter matters until the sale is over; TTL clears it a month later.
+            update += " SET expiresAt = :expires"
+            ends = datetime.strptime(product.sale_ends_at, "%Y-%m-%dT%H:%M:%SZ")
+            expires = ends.replace(tzinfo=UTC) + PURCHASE_COUNTER_LIFETIME
+            values[":expires"] = {"N": str(int(expires.timestamp()))}
+        return {
+            "Update": {
+                "TableName": self._settings.purchases_table,
+                "Key": {"userId": {"S": order.user_id}, "productId": {"S": order.product_id}},
+                "UpdateExpression": update,
+                # purchased + q <= maxPerUser, rearranged: no arithmetic in conditions.
+                "ConditionExpression": "attribute_not_exists(purchased) OR purchased <= :room",
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def _explain(
         self, exc: ClientError, request: OrderRequest, product: Product, now: str

@@ -320,3 +320,14 @@ def test_purchased_counter_matches_confirmed_orders(shop: Shop) -> None:
         shop.order(quantity=quantity)
     assert shop.purchased("alice") == Decimal(5)
     assert sum(int(o["quantity"]) for o in shop.orders()) == 5
+
+
+def test_purchase_counter_expires_a_month_after_the_sale(shop: Shop) -> None:
+    shop.put_product(maxPerUser=2, saleEndsAt=FUTURE)
+    assert shop.order().status_code == 201
+    item = shop.dynamodb.get_item(
+        TableName=shop.config.purchases_table,
+        Key={"userId": {"S": "alice"}, "productId": {"S": "p1"}},
+    )["Item"]
+    # 2099-01-01T00:00:00Z + 30 days, in epoch seconds (DynamoDB TTL's format)
+    assert item["expiresAt"] == {"N": "4073500800"}

@@ -1,0 +1,36 @@
+# `python -m infra.stage_config <stage>` copies these into .chalice/config.json.
+output "region" {
+  value = var.region
+}
+
+output "products_table" {
+  value = aws_dynamodb_table.products.name
+}
+
+output "orders_table" {
+  value = aws_dynamodb_table.orders.name
+}
+
+output "purchases_table" {
+  value = aws_dynamodb_table.purchases.name
+}
+
+output "orders_by_user_index" {
+  value = local.orders_index
+}
+
+output "orders_stream_arn" {
+  value = aws_dynamodb_table.orders.stream_arn
+}
+
+output "order_topic_arn" {
+  value = aws_sns_topic.order_placed.arn
+}
+
+output "data_key_arn" {
+  value = aws_kms_key.data.arn
+}
+
+output "notify_dlq_arn" {
+  value = aws_sqs_queue.notify_dlq.arn
+}

@@ -1,0 +1,22 @@
+terraform {
+  required_version = ">= 1.6"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.0"
+    }
+  }
+  # State lives in S3; the bucket and key are given at `terraform init`
+  # (-backend-config), see README "Deploy".
+  backend "s3" {}
+}
+
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = {
+      Project = "flashsale"
+      Stage   = var.stage
+    }
+  }
+}

@@ -1,0 +1,37 @@
+variable "region" {
+  description = "Region of the API (CloudFront itself is global)."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "stage" {
+  description = "Chalice stage (dev or prod)."
+  type        = string
+  validation {
+    condition     = contains(["dev", "prod"], var.stage)
+    error_message = "stage must be dev or prod."
+  }
+}
+
+variable "rest_api_id" {
+  description = "API Gateway REST API id that `chalice deploy` created (.chalice/deployed/<stage>.json)."
+  type        = string
+}
+
+variable "api_stage_name" {
+  description = "API Gateway stage; Chalice's api_gateway_stage, also the /api path prefix."
+  type        = string
+  default     = "api"
+}
+
+variable "throttle_rate_limit" {
+  description = "Steady requests per second the API accepts before 429s."
+  type        = number
+  default     = 2000
+}
+
+variable "throttle_burst_limit" {
+  description = "Burst of requests the API absorbs when a sale opens."
+  type        = number
+  default     = 5000
+}

@@ -1,0 +1,47 @@
+"""Copy the core Terraform outputs into a Chalice stage's environment variables.
+
+terraform -chdir=infra/core output -json | python infra/stage_config.py prod
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+# Chalice environment variable <- Terraform output
+MAPPING = {
+    "PRODUCTS_TABLE": "products_table",
+    "ORDERS_TABLE": "orders_table",
+    "PURCHASES_TABLE": "purchases_table",
+    "ORDERS_BY_USER_INDEX": "orders_by_user_index",
+    "ORDERS_STREAM_ARN": "orders_stream_arn",
+    "ORDER_TOPIC_ARN": "order_topic_arn",
+}
+
+
+def apply(config: dict[str, Any], stage: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The config with `stage`'s variables taken from `terraform output -json`."""
+    missing = sorted(name for name in MAPPING.values() if name not in outputs)
+    if missing:
+        raise SystemExit(f"terraform outputs missing: {', '.join(missing)}")
+    if stage not in config["stages"]:
+        raise SystemExit(f"no stage {stage!r} in .chalice/config.json")
+    variables = config["stages"][stage].setdefault("environment_variables", {})
+    for variable, output in MAPPING.items():
+        variables[variable] = str(outputs[output]["value"])
+    return config
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    config = apply(json.loads(CONFIG.read_text()), sys.argv[1], json.load(sys.stdin))
+    CONFIG.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"updated {CONFIG.name} stage {sys.argv[1]}")
+
+
+if __name__ == "__main__":
+    main()

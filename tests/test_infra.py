@@ -1,0 +1,199 @@
+"""The Terraform in infra/, read with python-hcl2: what it must guarantee."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from chalicelib import settings
+from infra import stage_config
+from local import resources
+
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+
+
+def _clean(value: Any) -> Any:
+    """hcl2 keeps HCL's quotes and block markers; tests want plain values."""
+    if isinstance(value, dict):
+        return {
+            _clean(k): _clean(v)
+            for k, v in value.items()
+            if k not in ("__is_block__", "__comments__")
+        }
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def load(module: str) -> dict[str, Any]:
+    """Every block of a Terraform root module, merged by kind, type and name."""
+    merged: dict[str, Any] = {"resource": {}, "data": {}, "output": {}, "variable": {}}
+    for path in sorted((INFRA / module).glob("*.tf")):
+        with path.open() as handle:
+            parsed = _clean(hcl2.load(handle))
+        for kind in ("resource", "data"):
+            for block in parsed.get(kind, []):
+                for type_, named in block.items():
+                    merged[kind].setdefault(type_, {}).update(named)
+        for kind in ("output", "variable"):
+            for block in parsed.get(kind, []):
+                merged[kind].update(block)
+    return merged
+
+
+@pytest.fixture(scope="module")
+def core() -> dict[str, Any]:
+    return load("core")
+
+
+@pytest.fixture(scope="module")
+def edge() -> dict[str, Any]:
+    return load("edge")
+
+
+def test_every_table_is_on_demand_recoverable_and_encrypted(core: dict[str, Any]) -> None:
+    tables = core["resource"]["aws_dynamodb_table"]
+    assert set(tables) == {"products", "orders", "purchases"}
+    for table in tables.values():
+        assert table["billing_mode"] == "PAY_PER_REQUEST"
+        assert table["point_in_time_recovery"] == [{"enabled": True}]
+        assert table["server_side_encryption"][0]["enabled"] is True
+        assert table["server_side_encryption"][0]["kms_key_arn"] == "${aws_kms_key.data.arn}"
+    assert core["resource"]["aws_kms_key"]["data"]["enable_key_rotation"] is True
+
+
+def test_tables_have_the_keys_the_code_uses(core: dict[str, Any]) -> None:
+    """Terraform and the emulator's tables (local/resources.py) must agree."""
+    tables = core["resource"]["aws_dynamodb_table"]
+    specs = {spec["TableName"].rsplit("-", 1)[1]: spec for spec in _local_specs()}
+    for name, table in tables.items():
+        spec = specs[name]
+        keys = {k["KeyType"]: k["AttributeName"] for k in spec["KeySchema"]}
+        assert table["hash_key"] == keys["HASH"]
+        assert table.get("range_key") == keys.get("RANGE")
+        attributes = {(a["name"], a["type"]) for a in table["attribute"]}
+        assert attributes == {
+            (a["AttributeName"], a["AttributeType"]) for a in spec["AttributeDefinitions"]
+        }
+    index = tables["orders"]["global_secondary_index"][0]
+    local_index = specs["orders"]["GlobalSecondaryIndexes"][0]
+    assert core["output"]["orders_by_user_index"]["value"] == "${local.orders_index}"
+    assert (index["hash_key"], index["range_key"], index["projection_type"]) == (
+        "userId",
+        "createdAt",
+        local_index["Projection"]["ProjectionType"],
+    )
+
+
+def _local_specs() -> list[dict[str, Any]]:
+    return resources.table_specs(settings.load({}))
+
+
+def test_orders_stream_feeds_notifications_and_counters_expire(core: dict[str, Any]) -> None:
+    tables = core["resource"]["aws_dynamodb_table"]
+    assert tables["orders"]["stream_enabled"] is True
+    assert tables["orders"]["stream_view_type"] == "NEW_IMAGE"
+    assert tables["purchases"]["ttl"] == [{"attribute_name": "expiresAt", "enabled": True}]
+
+
+def test_topic_is_encrypted_with_an_email_subscription(core: dict[str, Any]) -> None:
+    topic = core["resource"]["aws_sns_topic"]["order_placed"]
+    assert topic["kms_master_key_id"] == "${aws_kms_key.data.arn}"
+    subscription = core["resource"]["aws_sns_topic_subscription"]["order_email"]
+    assert subscription["protocol"] == "email"
+    assert subscription["endpoint"] == "${var.notification_email}"
+    assert "notification_email" in core["variable"]
+    assert core["resource"]["aws_sqs_queue"]["notify_dlq"]["kms_master_key_id"]
+
+
+def test_outputs_feed_every_stage_variable(core: dict[str, Any]) -> None:
+    assert set(stage_config.MAPPING.values()) <= set(core["output"])
+
+
+def test_stage_config_copies_outputs_into_the_stage() -> None:
+    config = {"stages": {"prod": {"environment_variables": {"MAX_ORDER_QUANTITY": "100"}}}}
+    outputs = {name: {"value": f"value-of-{name}"} for name in stage_config.MAPPING.values()}
+    variables = stage_config.apply(config, "prod", outputs)["stages"]["prod"][
+        "environment_variables"
+    ]
+    assert variables["ORDERS_STREAM_ARN"] == "value-of-orders_stream_arn"
+    assert variables["MAX_ORDER_QUANTITY"] == "100"
+    with pytest.raises(SystemExit):
+        stage_config.apply(config, "prod", {})
+
+
+def test_ui_bucket_is_private_versioned_encrypted(edge: dict[str, Any]) -> None:
+    res = edge["resource"]
+    block = res["aws_s3_bucket_public_access_block"]["ui"]
+    for setting in (
+        "block_public_acls",
+        "block_public_policy",
+        "ignore_public_acls",
+        "restrict_public_buckets",
+    ):
+        assert block[setting] is True
+    assert res["aws_s3_bucket_versioning"]["ui"]["versioning_configuration"] == [
+        {"status": "Enabled"}
+    ]
+    rule = res["aws_s3_bucket_server_side_encryption_configuration"]["ui"]["rule"][0]
+    assert rule["apply_server_side_encryption_by_default"][0]["sse_algorithm"] in (
+        "AES256",
+        "aws:kms",
+    )
+
+
+def test_only_the_distribution_may_read_the_bucket(edge: dict[str, Any]) -> None:
+    policy = edge["resource"]["aws_s3_bucket_policy"]["ui"]["policy"]
+    # jsonencode({...}) arrives as an interpolated expression string.
+    assert "cloudfront.amazonaws.com" in policy
+    assert "AWS:SourceArn" in policy and "aws_cloudfront_distribution.shop.arn" in policy
+    assert '"*"' not in policy.split("HttpsOnly")[0]  # no public principal before the deny
+    oac = edge["resource"]["aws_cloudfront_origin_access_control"]["ui"]
+    assert (oac["origin_access_control_origin_type"], oac["signing_behavior"]) == ("s3", "always")
+
+
+def test_cloudfront_is_https_only_and_caches_only_the_catalog(edge: dict[str, Any]) -> None:
+    distribution = edge["resource"]["aws_cloudfront_distribution"]["shop"]
+    origins = {o["origin_id"]: o for o in distribution["origin"]}
+    assert origins["${local.ui_origin}"]["origin_access_control_id"].startswith(
+        "${aws_cloudfront_origin_access_control.ui"
+    )
+    assert (
+        origins["${local.api_origin}"]["custom_origin_config"][0]["origin_protocol_policy"]
+        == "https-only"
+    )
+    behaviors = [distribution["default_cache_behavior"][0], *distribution["ordered_cache_behavior"]]
+    assert all(
+        b["viewer_protocol_policy"] in ("https-only", "redirect-to-https") for b in behaviors
+    )
+
+    by_path = {b["path_pattern"]: b for b in distribution["ordered_cache_behavior"]}
+    catalog = by_path["/${var.api_stage_name}/products"]
+    assert catalog["cache_policy_id"] == "${aws_cloudfront_cache_policy.catalog.id}"
+    assert "POST" not in catalog["allowed_methods"]
+    policy = edge["resource"]["aws_cloudfront_cache_policy"]["catalog"]
+    assert (policy["min_ttl"], policy["default_ttl"], policy["max_ttl"]) == (1, 1, 1)
+
+    api = by_path["/${var.api_stage_name}/*"]
+    assert api["cache_policy_id"] == "${data.aws_cloudfront_cache_policy.disabled.id}"
+    assert (
+        edge["data"]["aws_cloudfront_cache_policy"]["disabled"]["name"] == "Managed-CachingDisabled"
+    )
+    assert "POST" in api["allowed_methods"]
+    # The catalog behaviour must come first: CloudFront takes the first match.
+    patterns = [b["path_pattern"] for b in distribution["ordered_cache_behavior"]]
+    assert patterns.index(catalog["path_pattern"]) < patterns.index(api["path_pattern"])
+
+
+def test_api_stage_is_throttled(edge: dict[str, Any]) -> None:
+    settings_block = edge["resource"]["aws_api_gateway_method_settings"]["throttling"]
+    assert settings_block["method_path"] == "*/*"
+    limits = settings_block["settings"][0]
+    assert limits["throttling_rate_limit"] == "${var.throttle_rate_limit}"
+    assert limits["throttling_burst_limit"] == "${var.throttle_burst_limit}"
+    assert edge["variable"]["throttle_rate_limit"]["default"] > 0
