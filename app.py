@@ -33,17 +33,23 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+# The catalog is read through a one-second cache here and at the edge.
+CATALOG_CACHE = {"Cache-Control": "public, max-age=1"}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 @app.route("/products")
 @contract_errors
-def list_products() -> dict[str, Any]:
+def list_products() -> Response:
     products = [product.to_json() for product in wiring.catalog().list()]
-    return {"products": products, "count": len(products)}
+    return Response({"products": products, "count": len(products)}, headers=CATALOG_CACHE)
 
 
 @app.route("/products/{productId}")
 @contract_errors
-def get_product(productId: str) -> dict[str, Any]:
-    return wiring.catalog().get(validation.identifier(productId, "productId")).to_json()
+def get_product(productId: str) -> Response:
+    product = wiring.catalog().get(validation.identifier(productId, "productId"))
+    return Response(product.to_json(), headers=CATALOG_CACHE)
 
 
 @app.route("/products/{productId}", methods=["PUT"], content_types=ANY)
@@ -59,7 +65,7 @@ def place_order() -> Response:
     request = validation.order_request(_json_body(), wiring.config().max_quantity)
     key = validation.idempotency_key(app.current_request.headers.get("idempotency-key"))
     placed = wiring.orders().place(request, key)
-    headers = {"Location": f"/orders/{placed.order.order_id}"}
+    headers = {"Location": f"/orders/{placed.order.order_id}", **NO_STORE}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(body=placed.order.to_json(), status_code=201, headers=headers)
@@ -67,18 +73,20 @@ def place_order() -> Response:
 
 @app.route("/orders/{orderId}")
 @contract_errors
-def get_order(orderId: str) -> dict[str, Any]:
-    return wiring.orders().get(validation.identifier(orderId, "orderId")).to_json()
+def get_order(orderId: str) -> Response:
+    order = wiring.orders().get(validation.identifier(orderId, "orderId"))
+    return Response(order.to_json(), headers=NO_STORE)
 
 
 @app.route("/users/{userId}/orders")
 @contract_errors
-def list_user_orders(userId: str) -> dict[str, Any]:
+def list_user_orders(userId: str) -> Response:
     params = app.current_request.query_params or {}
     limit = validation.page_size(params.get("limit"))
-    return wiring.orders().for_user(
+    page = wiring.orders().for_user(
         validation.identifier(userId, "userId"), limit, params.get("nextToken")
     )
+    return Response(page, headers=NO_STORE)
 
 
 # Read at import: `chalice deploy` and `chalice package` import the app with the

@@ -125,11 +125,12 @@ def drive(name: str, count: int, concurrency: int, one: Callable[[int], int]) ->
             latencies[i] = time.perf_counter() - started
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for _ in range(concurrency):
-            pool.submit(worker)
+        workers = [pool.submit(worker) for _ in range(concurrency)]
         gate.wait()
         started = time.perf_counter()
     seconds = time.perf_counter() - started
+    for finished in workers:
+        finished.result()  # a worker's exception fails the run, loudly
     tally: dict[int, int] = {}
     for status in statuses:
         tally[status] = tally.get(status, 0) + 1
@@ -151,7 +152,8 @@ def raw_arm(count: int, concurrency: int) -> Arm:
             request = OrderRequest(f"shopper-{i}", PRODUCT, 1)
             order = Order.confirm(str(uuid.uuid4()), request, product)
             now = format_instant(datetime.now(UTC))
-            dynamodb.transact_write_items(TransactItems=shape(order, product, now))
+            items = shape(order, product, [(PRODUCT, 1)], now)
+            dynamodb.transact_write_items(TransactItems=items)
             return 201
 
         say(f"raw: {count} TransactWriteItems from {concurrency} threads")

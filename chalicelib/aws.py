@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -9,11 +10,12 @@ import boto3
 from botocore.config import Config
 
 # Chalice local and Lambda both serve requests from threads that share these
-# clients; the pool must be at least as large as the number of threads.
+# clients; the pool must be at least as large as the number of threads. The
+# local stage waits longer: its emulator serves one request at a time.
 _CONFIG = Config(
     max_pool_connections=64,
     connect_timeout=2,
-    read_timeout=5,
+    read_timeout=float(os.environ.get("AWS_CLIENT_READ_TIMEOUT", "5")),
     retries={"mode": "standard", "max_attempts": 3},
 )
 _clients: dict[str, Any] = {}

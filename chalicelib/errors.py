@@ -44,6 +44,10 @@ class OutOfStock(FlashSaleError):
     code = "OUT_OF_STOCK"
     status = 409
 
+    def __init__(self, message: str, remaining: int = 0) -> None:
+        super().__init__(message)
+        self.remaining = remaining
+
 
 class SaleNotActive(FlashSaleError):
     code = "SALE_NOT_ACTIVE"

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -152,10 +152,22 @@ class _Transient(Exception):
     """DynamoDB asked us to try again (conflict or throttling)."""
 
 
+class _Short(Exception):
+    """Shards of a sharded product held too little; their stock as seen now."""
+
+    def __init__(self, seen: dict[str, int]) -> None:
+        super().__init__()
+        self.seen = seen
+
+
+Allocation = list[tuple[str, int]]  # (stock item key, units taken from it)
+
+
 class OrderService:
     """Places and reads orders. Products are cached per container: every order's
     transaction re-checks the cached version and price, so a stale entry can cost a
-    retry but never an order at the wrong price."""
+    retry but never an order at the wrong price. A product known to be sold out is
+    answered from memory for `sold_out_ttl` seconds."""
 
     def __init__(
         self,
@@ -163,19 +175,44 @@ class OrderService:
         settings: Settings,
         catalog: Catalog,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        sold_out_ttl: float = 1.0,
     ) -> None:
         self._client = client
         self._settings = settings
         self._catalog = catalog
         self._sleep = sleep
+        self._clock = clock
+        self._sold_out_ttl = sold_out_ttl
         self._products: dict[str, Product] = {}
+        self._sold_out: dict[str, float] = {}
         self._filling = threading.Lock()
+        catalog.on_change(self.forget)
+
+    def forget(self, product_id: str) -> None:
+        """Drop what this container believes about a product (it was just changed)."""
+        self._products.pop(product_id, None)
+        self._sold_out.pop(product_id, None)
 
     def place(self, request: OrderRequest, idempotency_key: str | None = None) -> Placed:
         """Place an order atomically: stock, per-user count and order in one write."""
         order_id = order_id_for(idempotency_key)
         product = self._cached_product(request.product_id)
-        refreshes = transient = 0
+        if self._sold_out.get(product.product_id, 0.0) > self._clock():
+            # Sold out moments ago: no write, and nothing near the hot item. A keyed
+            # request may still be the replay of an order placed before the end;
+            # one read of its own order (its own partition) tells.
+            if idempotency_key is not None:
+                replayed = self._find(order_id)
+                if replayed is not None:
+                    if not replayed.answers(request):
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was already used for a different order"
+                        )
+                    return Placed(replayed, replayed=True)
+            raise OutOfStock(f"{product.name} is sold out")
+        refreshes = transient = shortages = 0
+        seen: dict[str, int] = {}  # stock per shard, as failed attempts reported it
         while True:
             if product.max_per_user is not None and request.quantity > product.max_per_user:
                 product = self._refresh(request.product_id)
@@ -183,21 +220,33 @@ class OrderService:
                     raise PurchaseLimitExceeded(
                         f"at most {product.max_per_user} per customer for this product"
                     )
+            try:
+                allocation = self._allocate(product, request.quantity, seen)
+            except OutOfStock as error:
+                self._note_sold_out(product, error)
+                raise
             order = Order.confirm(order_id, request, product)
             now = format_instant(datetime.now(UTC))
             try:
                 self._client.transact_write_items(
-                    TransactItems=self._transaction(order, product, now)
+                    TransactItems=self._transaction(order, product, allocation, now)
                 )
                 return Placed(order, replayed=False)
             except ClientError as exc:
                 try:
-                    replay = self._explain(exc, request, product, now)
+                    replay = self._explain(exc, request, product, allocation, now)
+                except _Short as short:
+                    seen.update(short.seen)
+                    shortages += 1
+                    if shortages > product.shards + MAX_REFRESHES:
+                        raise Busy("stock is moving fast; try again") from exc
+                    continue
                 except _Stale:
                     refreshes += 1
                     if refreshes > MAX_REFRESHES:
                         raise Busy("the product is being updated; try again") from exc
                     product = self._products[request.product_id]
+                    seen.clear()
                     continue
                 except _Transient:
                     transient += 1
@@ -206,34 +255,70 @@ class OrderService:
                     # Full jitter keeps colliding buyers from retrying in lockstep.
                     self._sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**transient)))
                     continue
+                except OutOfStock as error:
+                    self._note_sold_out(product, error)
+                    raise
                 return Placed(replay, replayed=True)
 
-    def _transaction(self, order: Order, product: Product, now: str) -> list[dict[str, Any]]:
-        quantity = {"N": str(order.quantity)}
+    def _note_sold_out(self, product: Product, error: OutOfStock) -> None:
+        if error.remaining == 0:
+            self._sold_out[product.product_id] = self._clock() + self._sold_out_ttl
+
+    def _allocate(self, product: Product, quantity: int, seen: dict[str, int]) -> Allocation:
+        """Where to take the units from: a random shard not yet found short, else,
+        once every shard has reported, the fullest shards together."""
+        keys = product.stock_keys
+        if len(keys) == 1:
+            return [(keys[0], quantity)]
+        untried = [key for key in keys if key not in seen]
+        if untried:
+            return [(random.choice(untried), quantity)]
+        total = sum(seen.values())
+        if total < quantity:
+            if total == 0:
+                raise OutOfStock(f"{product.name} is sold out")
+            raise OutOfStock(f"only {total} of {product.name} left", remaining=total)
+        allocation: Allocation = []
+        needed = quantity
+        for key, stock in sorted(seen.items(), key=lambda kv: -kv[1]):
+            take = min(stock, needed)
+            if take:
+                allocation.append((key, take))
+                needed -= take
+            if not needed:
+                break
+        return allocation
+
+    def _transaction(
+        self, order: Order, product: Product, allocation: Allocation, now: str
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._settings.products_table,
-                    "Key": {"productId": {"S": product.product_id}},
+                    "Key": {"productId": {"S": key}},
                     "UpdateExpression": "SET stock = stock - :q",
                     # Never oversell; never sell outside the window; never record an
                     # order at a price or name the product no longer has (version
                     # pins every field the order copies, price guards writers that
-                    # do not bump it).
+                    # do not bump it). Shards carry copies of all of these.
                     "ConditionExpression": (
                         "stock >= :q AND version = :v AND price = :p"
                         " AND (attribute_not_exists(saleStartsAt) OR saleStartsAt <= :now)"
                         " AND (attribute_not_exists(saleEndsAt) OR saleEndsAt > :now)"
                     ),
                     "ExpressionAttributeValues": {
-                        ":q": quantity,
+                        ":q": {"N": str(units)},
                         ":v": {"N": str(product.version)},
                         ":p": {"N": str(product.price)},
                         ":now": {"S": now},
                     },
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
-            },
+            }
+            for key, units in allocation
+        ]
+        items.append(
             {
                 "Put": {
                     "TableName": self._settings.orders_table,
@@ -242,8 +327,8 @@ class OrderService:
                     "ConditionExpression": "attribute_not_exists(orderId)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
-            },
-        ]
+            }
+        )
         if product.max_per_user is not None:
             items.append(self._count_purchase(order, product))
         return items
@@ -274,7 +359,12 @@ class OrderService:
         }
 
     def _explain(
-        self, exc: ClientError, request: OrderRequest, product: Product, now: str
+        self,
+        exc: ClientError,
+        request: OrderRequest,
+        product: Product,
+        allocation: Allocation,
+        now: str,
     ) -> Order:
         """Turn a failed transaction into a replayed order, a retry or a domain error."""
         code = exc.response.get("Error", {}).get("Code")
@@ -282,9 +372,14 @@ class OrderService:
             raise _Transient() from exc
         if code != "TransactionCanceledException":
             raise exc
+        count = len(allocation)
         reasons = exc.response.get("CancellationReasons") or []
-        reasons = reasons + [{}] * (3 - len(reasons))
-        product_reason, order_reason, purchase_reason = reasons[:3]
+        reasons = reasons + [{}] * (count + 2 - len(reasons))
+        stock_reasons, order_reason, purchase_reason = (
+            reasons[:count],
+            reasons[count],
+            reasons[count + 1],
+        )
         if order_reason.get("Code") == _FAILED and "Item" in order_reason:
             existing = Order.from_item(order_reason["Item"])
             if existing.answers(request):
@@ -292,8 +387,19 @@ class OrderService:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was already used for a different order"
             ) from exc
-        if product_reason.get("Code") == _FAILED:
-            self._judge_product(product_reason.get("Item"), request, product, now)
+        short: dict[str, int] = {}
+        for (key, units), reason in zip(allocation, stock_reasons, strict=True):
+            if reason.get("Code") == _FAILED:
+                stock = self._judge_stock_item(reason.get("Item"), request, product, now)
+                if stock < units:
+                    short[key] = stock
+        if short:
+            if product.shards == 1:
+                left = short[product.product_id]
+                if left == 0:
+                    raise OutOfStock(f"{product.name} is sold out") from exc
+                raise OutOfStock(f"only {left} of {product.name} left", left) from exc
+            raise _Short(short) from exc
         if purchase_reason.get("Code") == _FAILED:
             bought = purchase_reason.get("Item", {}).get("purchased", {}).get("N", "0")
             raise PurchaseLimitExceeded(
@@ -303,22 +409,30 @@ class OrderService:
             raise _Transient() from exc
         raise exc
 
-    def _judge_product(
+    def _judge_stock_item(
         self, item: Item | None, request: OrderRequest, cached: Product, now: str
-    ) -> None:
+    ) -> int:
+        """Why a stock item refused: raises for a gone product, a stale cache or a
+        closed sale; otherwise returns the stock it holds."""
         if item is None:
+            if cached.shards > 1:
+                # A shard that vanished was resharded away: read the product again.
+                self._refresh(request.product_id)
+                raise _Stale()
             self._products.pop(request.product_id, None)
             raise ProductNotFound(f"product {request.product_id} does not exist")
-        current = Product.from_item(item)
-        if (current.version, current.price) != (cached.version, cached.price):
-            self._products[current.product_id] = current
+        version, price = int(item["version"]["N"]), Decimal(item["price"]["N"])
+        if (version, price) != (cached.version, cached.price):
+            self._refresh(request.product_id)
             raise _Stale()
-        if not current.sale_active(now):
-            raise SaleNotActive(_window_message(current, now))
-        if current.stock < request.quantity:
-            if current.stock == 0:
-                raise OutOfStock(f"{current.name} is sold out")
-            raise OutOfStock(f"only {current.stock} of {current.name} left")
+        window = replace(
+            cached,
+            sale_starts_at=item.get("saleStartsAt", {}).get("S"),
+            sale_ends_at=item.get("saleEndsAt", {}).get("S"),
+        )
+        if not window.sale_active(now):
+            raise SaleNotActive(_window_message(window, now))
+        return int(item["stock"]["N"])
 
     def _cached_product(self, product_id: str) -> Product:
         cached = self._products.get(product_id)
@@ -330,21 +444,25 @@ class OrderService:
             return cached if cached is not None else self._refresh(product_id)
 
     def _refresh(self, product_id: str) -> Product:
-        product = self._catalog.get(product_id)
+        product = self._catalog.describe(product_id)
         self._products[product_id] = product
         return product
 
     def get(self, order_id: str) -> Order:
         """One order, or OrderNotFound."""
+        order = self._find(order_id)
+        if order is None:
+            raise OrderNotFound(f"order {order_id} does not exist")
+        return order
+
+    def _find(self, order_id: str) -> Order | None:
         response = self._client.get_item(
             TableName=self._settings.orders_table,
             Key={"orderId": {"S": order_id}},
             # Read-your-write: a shopper opens the confirmation right after paying.
             ConsistentRead=True,
         )
-        if "Item" not in response:
-            raise OrderNotFound(f"order {order_id} does not exist")
-        return Order.from_item(response["Item"])
+        return Order.from_item(response["Item"]) if "Item" in response else None
 
     def for_user(self, user_id: str, limit: int, token: str | None) -> dict[str, Any]:
         """A user's orders, newest first, a page at a time."""

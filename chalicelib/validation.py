@@ -14,6 +14,8 @@ from chalicelib.errors import InvalidRequest, UnsupportedMediaType
 MAX_BODY_BYTES = 16 * 1024
 MAX_PRICE = Decimal("1000000")
 MAX_STOCK = 10_000_000
+# A hot product's stock can be split over up to this many items (see catalog.py).
+MAX_SHARDS = 32
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _URL = re.compile(r"^(https://|http://|/)[^\s]{0,2040}$")
@@ -37,6 +39,7 @@ class ProductInput:
     max_per_user: int | None
     sale_starts_at: str | None
     sale_ends_at: str | None
+    shards: int = 1
 
 
 def _reject_constant(name: str) -> Any:
@@ -163,6 +166,7 @@ def product_input(product_id: str, body: dict[str, Any]) -> ProductInput:
             "maxPerUser",
             "saleStartsAt",
             "saleEndsAt",
+            "shards",
         },
     )
     identifier(product_id, "productId")
@@ -190,6 +194,7 @@ def product_input(product_id: str, body: dict[str, Any]) -> ProductInput:
         max_per_user=max_per_user,
         sale_starts_at=starts,
         sale_ends_at=ends,
+        shards=1 if body.get("shards") is None else _integer(body, "shards", 1, MAX_SHARDS),
     )
 
 

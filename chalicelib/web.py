@@ -7,11 +7,22 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 from chalice.app import Response
 
-from chalicelib.errors import FlashSaleError
+from chalicelib.errors import Busy, FlashSaleError
 
 logger = logging.getLogger("flashsale")
+# Past botocore's own retries, these mean "AWS is overloaded or unreachable":
+# the shopper should come back in a moment, not see a failure.
+_THROTTLING = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
 
 
 def error_response(error: FlashSaleError) -> Response:
@@ -33,11 +44,24 @@ def contract_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except FlashSaleError as error:
             return error_response(error)
+        except (HTTPClientError, AwsConnectionError) as error:
+            logger.warning("AWS unreachable in %s: %s", view.__name__, error)
+            return error_response(Busy("the shop is very busy; please try again"))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in _THROTTLING:
+                logger.exception("AWS error in %s", view.__name__)
+                return _internal_error()
+            logger.warning("AWS throttled %s: %s", view.__name__, error)
+            return error_response(Busy("the shop is very busy; please try again"))
         except Exception:
             logger.exception("unhandled error in %s", view.__name__)
-            return Response(
-                body={"code": "INTERNAL_ERROR", "message": "something went wrong on our side"},
-                status_code=500,
-            )
+            return _internal_error()
 
     return wrapper
+
+
+def _internal_error() -> Response:
+    return Response(
+        body={"code": "INTERNAL_ERROR", "message": "something went wrong on our side"},
+        status_code=500,
+    )

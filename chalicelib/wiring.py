@@ -16,10 +16,12 @@ _services: dict[str, object] = {}
 def _build() -> None:
     config = settings.load()
     dynamodb = aws.client("dynamodb")
-    catalog = Catalog(dynamodb, config.products_table)
+    catalog = Catalog(dynamodb, config.products_table, ttl=config.catalog_cache_seconds)
     _services["settings"] = config
     _services["catalog"] = catalog
-    _services["orders"] = OrderService(dynamodb, config, catalog)
+    _services["orders"] = OrderService(
+        dynamodb, config, catalog, sold_out_ttl=config.sold_out_cache_seconds
+    )
     _services["notifier"] = OrderNotifier(
         dynamodb,
         aws.client("sns"),

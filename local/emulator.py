@@ -29,6 +29,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local import fast_transactions
+
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 ADMIN = "/_flashsale/"
@@ -146,6 +148,7 @@ class Emulator:
     """moto's server on a background thread, serialised by LockedMoto."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
+        fast_transactions.install()
         self.app = LockedMoto(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             host, port, self.app, threaded=True, request_handler=QuietHandler

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from chalicelib import orders as orders_module
 from chalicelib import settings, wiring
@@ -131,3 +131,26 @@ def test_happy_path_is_one_dynamodb_request_per_order(shop: Shop) -> None:
     # One read fills the product cache; then each order is a single transaction.
     assert calls == Counter({"TransactWriteItems": 20, "GetItem": 1})
     assert shop.stock() == 30
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ReadTimeoutError(endpoint_url="http://dynamodb"),
+        EndpointConnectionError(endpoint_url="http://dynamodb"),
+        ClientError({"Error": {"Code": "ThrottlingException"}}, "Scan"),
+    ],
+)
+def test_unreachable_or_throttled_aws_is_503_busy_not_500(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    shop.put_product()
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise failure
+
+    monkeypatch.setattr(wiring.catalog(), "list", unavailable)
+    response = shop.request("GET", "/products")
+    assert response.status_code == 503
+    assert response.json_body["code"] == "BUSY"
+    assert response.headers["Retry-After"] == "1"

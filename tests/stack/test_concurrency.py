@@ -78,6 +78,42 @@ def test_300_buyers_for_100_units_sell_exactly_100(stack: Stack) -> None:
     assert stack.stock(product_id) == 0
 
 
+def shard_stocks(stack: Stack, product_id: str) -> list[int]:
+    items = stack.dynamodb.scan(
+        TableName=stack.config.products_table,
+        FilterExpression="shardOf = :p",
+        ExpressionAttributeValues={":p": {"S": product_id}},
+        ConsistentRead=True,
+    )["Items"]
+    return [int(item["stock"]["N"]) for item in items]
+
+
+def test_500_buyers_on_a_sharded_product_conserve_stock(stack: Stack) -> None:
+    product_id = new_product(stack, stock=200, maxPerUser=2, shards=8)
+
+    def buy(n: int) -> Reply:
+        body = {"userId": f"hot-{n % 250}", "productId": product_id, "quantity": 1 + n % 2}
+        return stack.api("POST", "/orders", body)
+
+    replies = rush(500, buy)
+
+    statuses = Counter(r.status for r in replies)
+    assert set(statuses) <= {201, 409}, statuses
+    confirmed = [r.body for r in replies if r.status == 201]
+    stored = stack.orders_for(product_id)
+    shards = shard_stocks(stack, product_id)
+    assert len(shards) == 8
+    assert min(shards) >= 0
+    assert sum(shards) + sum(int(o["quantity"]) for o in stored) == 200
+    assert sum(shards) == 0  # 500 buyers wanting ~750 units empty every shard
+    assert sorted(o["orderId"] for o in confirmed) == sorted(o["orderId"] for o in stored)
+    per_user = Counter[str]()
+    for order in stored:
+        per_user[order["userId"]] += int(order["quantity"])
+    assert max(per_user.values()) <= 2
+    assert stack.api("GET", f"/products/{product_id}").body["stock"] == 0
+
+
 def test_20_concurrent_replays_create_one_order(stack: Stack) -> None:
     product_id = new_product(stack, stock=10)
     key = f"checkout-{uuid.uuid4()}"
