@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.errors import ProductNotFound
 from chalicelib.validation import ProductInput
@@ -21,8 +20,7 @@ def number(value: Decimal | int) -> int | float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class Product:
+class Product(NamedTuple):
     product_id: str
     name: str
     price: Decimal
@@ -161,7 +159,7 @@ class Catalog:
             response = self._client.batch_get_item(RequestItems=request)
             stock += sum(int(i["stock"]["N"]) for i in response["Responses"][self._table])
             request = response.get("UnprocessedKeys") or {}
-        return replace(product, stock=stock)
+        return product._replace(stock=stock)
 
     def list(self) -> list[Product]:
         """Every product with its stock, sorted by id (cached; one Scan)."""

@@ -9,20 +9,18 @@ the publish leaves the order unmarked for the retry to send.
 from __future__ import annotations
 
 import json
-import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.catalog import number
+from chalicelib.observability import logger
 from chalicelib.orders import Order
 
-logger = logging.getLogger("flashsale")
 SUBJECT = "Order Placed Successfully"
 PUBLISH_ATTEMPTS = 3
 
@@ -35,8 +33,7 @@ class StreamRecord(Protocol):
     sequence_number: str
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     sent: list[str]
     skipped: list[str]
     failed: list[str]  # sequence numbers of records to deliver again

@@ -10,16 +10,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from chalicelib import observability
 from chalicelib.catalog import Catalog, Item, Product, number
 from chalicelib.errors import (
     Busy,
+    FlashSaleError,
     IdempotencyKeyReused,
     InvalidRequest,
     OrderNotFound,
@@ -58,8 +59,7 @@ def order_id_for(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_KEYED_ORDERS, idempotency_key))
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(NamedTuple):
     order_id: str
     user_id: str
     product_id: str
@@ -138,8 +138,7 @@ class Order:
         )
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(NamedTuple):
     order: Order
     replayed: bool
 
@@ -196,6 +195,26 @@ class OrderService:
 
     def place(self, request: OrderRequest, idempotency_key: str | None = None) -> Placed:
         """Place an order atomically: stock, per-user count and order in one write."""
+        try:
+            placed = self._place(request, idempotency_key)
+        except FlashSaleError as error:
+            observability.logger.info(
+                "order rejected", reason=error.code, product_id=request.product_id
+            )
+            observability.count("OrdersRejected", reason=error.code)
+            raise
+        observability.logger.info(
+            "order placed",
+            order_id=placed.order.order_id,
+            product_id=placed.order.product_id,
+            quantity=placed.order.quantity,
+            replayed=placed.replayed,
+        )
+        if not placed.replayed:
+            observability.count("OrdersPlaced")
+        return placed
+
+    def _place(self, request: OrderRequest, idempotency_key: str | None) -> Placed:
         order_id = order_id_for(idempotency_key)
         product = self._cached_product(request.product_id)
         if self._sold_out.get(product.product_id, 0.0) > self._clock():
@@ -425,8 +444,7 @@ class OrderService:
         if (version, price) != (cached.version, cached.price):
             self._refresh(request.product_id)
             raise _Stale()
-        window = replace(
-            cached,
+        window = cached._replace(
             sale_starts_at=item.get("saleStartsAt", {}).get("S"),
             sale_ends_at=item.get("saleEndsAt", {}).get("S"),
         )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # moto's fixed account id: the local stage's topic has this ARN in every emulator.
 LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:flashsale-local-order-placed"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     products_table: str
     orders_table: str
     purchases_table: str

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.errors import InvalidRequest, UnsupportedMediaType
 
@@ -21,15 +20,13 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _URL = re.compile(r"^(https://|http://|/)[^\s]{0,2040}$")
 
 
-@dataclass(frozen=True)
-class OrderRequest:
+class OrderRequest(NamedTuple):
     user_id: str
     product_id: str
     quantity: int
 
 
-@dataclass(frozen=True)
-class ProductInput:
+class ProductInput(NamedTuple):
     product_id: str
     name: str
     price: Decimal

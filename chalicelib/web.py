@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +11,8 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 from chalice.app import Response
 
 from chalicelib.errors import Busy, FlashSaleError
+from chalicelib.observability import logger
 
-logger = logging.getLogger("flashsale")
 # Past botocore's own retries, these mean "AWS is overloaded or unreachable":
 # the shopper should come back in a moment, not see a failure.
 _THROTTLING = {

@@ -1,70 +1,80 @@
-"""The one place that builds domain services from settings and AWS clients."""
+"""The one place that builds domain services from settings and AWS clients.
+
+Each service is built on first use, once per container: the API function never
+builds the notifier (nor its SNS client), the stream function never the catalog.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalicelib import aws, settings
 from chalicelib.catalog import Catalog
-from chalicelib.notifications import OrderNotifier
 from chalicelib.orders import OrderService
 
-_lock = threading.Lock()
-_services: dict[str, object] = {}
+if TYPE_CHECKING:
+    from chalicelib.notifications import OrderNotifier
+
+T = TypeVar("T")
+_lock = threading.RLock()  # builders call other getters
+_services: dict[str, Any] = {}
 
 
-def _build() -> None:
-    config = settings.load()
-    dynamodb = aws.client("dynamodb")
-    catalog = Catalog(dynamodb, config.products_table, ttl=config.catalog_cache_seconds)
-    _services["settings"] = config
-    _services["catalog"] = catalog
-    _services["orders"] = OrderService(
-        dynamodb, config, catalog, sold_out_ttl=config.sold_out_cache_seconds
-    )
-    _services["notifier"] = OrderNotifier(
-        dynamodb,
-        aws.client("sns"),
-        config.orders_table,
-        config.order_topic_arn,
-        report_item_failures=config.stream_reports_item_failures,
-    )
-
-
-def _get(name: str) -> object:
-    if not _services:
+def _once(name: str, build: Callable[[], T]) -> T:
+    service = _services.get(name)
+    if service is None:
         with _lock:
-            if not _services:
-                _build()
-    return _services[name]
+            service = _services.get(name)
+            if service is None:
+                service = _services[name] = build()
+    return cast(T, service)
+
+
+def config() -> settings.Settings:
+    """The settings the services are built with."""
+    return _once("settings", settings.load)
 
 
 def catalog() -> Catalog:
     """The process-wide Catalog."""
-    service = _get("catalog")
-    assert isinstance(service, Catalog)
-    return service
+    return _once(
+        "catalog",
+        lambda: Catalog(
+            aws.client("dynamodb"), config().products_table, ttl=config().catalog_cache_seconds
+        ),
+    )
 
 
 def orders() -> OrderService:
     """The process-wide OrderService (it owns the per-container product cache)."""
-    service = _get("orders")
-    assert isinstance(service, OrderService)
-    return service
+    return _once(
+        "orders",
+        lambda: OrderService(
+            aws.client("dynamodb"),
+            config(),
+            catalog(),
+            sold_out_ttl=config().sold_out_cache_seconds,
+        ),
+    )
 
 
 def notifier() -> OrderNotifier:
     """The process-wide OrderNotifier."""
-    service = _get("notifier")
-    assert isinstance(service, OrderNotifier)
-    return service
 
+    def build() -> OrderNotifier:
+        from chalicelib.notifications import OrderNotifier
 
-def config() -> settings.Settings:
-    """The settings the services were built with."""
-    service = _get("settings")
-    assert isinstance(service, settings.Settings)
-    return service
+        return OrderNotifier(
+            aws.client("dynamodb"),
+            aws.client("sns"),
+            config().orders_table,
+            config().order_topic_arn,
+            report_item_failures=config().stream_reports_item_failures,
+        )
+
+    return _once("notifier", build)
 
 
 def reset() -> None:
