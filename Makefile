@@ -10,7 +10,7 @@ NPM := npm --prefix frontend --no-audit --no-fund
 CHECKOV := build/checkov-venv
 CHECKOV_DEPS := $(CHECKOV)/.deps-installed
 
-.PHONY: run test lint infra-check unit ui-test ui-build browser bench deps clean
+.PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -71,6 +71,11 @@ test: lint infra-check ui-test ui-build unit
 
 bench: deps
 	@$(BIN)/python -m bench.orders
+	@$(BIN)/python -m bench.flash
+	@$(BIN)/python -m bench.coldstart
+
+loadtest: deps
+	@$(BIN)/python -m loadtest.local
 
 clean:
 	rm -rf $(VENV) build frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

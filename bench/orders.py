@@ -78,7 +78,10 @@ def wait_until(check: Callable[[], bool], what: str, seconds: float = 30) -> Non
 
 @contextmanager
 def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    # Their access logs would drown the figures; their exit status still counts.
+    child = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         yield child
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -119,6 +121,9 @@ class Catalog:
         self._listing: tuple[float, list[Product]] | None = None
         self._one: dict[str, tuple[float, Product | None]] = {}
         self._listeners: list[Callable[[str], None]] = []
+        # One reader refreshes an expired entry; the other threads wait for it
+        # instead of all reading at once when a sale's traffic is at its peak.
+        self._refreshing = threading.Lock()
 
     def on_change(self, listener: Callable[[str], None]) -> None:
         """Call `listener(product_id)` after this container changes a product."""
@@ -127,11 +132,13 @@ class Catalog:
     def get(self, product_id: str) -> Product:
         """One product with its current stock (cached), or ProductNotFound."""
         cached = self._one.get(product_id)
-        if cached is not None and cached[0] > self._clock():
-            found = cached[1]
-        else:
-            found = self._read(product_id)
-            self._one[product_id] = (self._clock() + self._ttl, found)
+        if cached is None or cached[0] <= self._clock():
+            with self._refreshing:
+                cached = self._one.get(product_id)
+                if cached is None or cached[0] <= self._clock():
+                    cached = (self._clock() + self._ttl, self._read(product_id))
+                    self._one[product_id] = cached
+        found = cached[1]
         if found is None:
             raise ProductNotFound(f"product {product_id} does not exist")
         return found
@@ -163,8 +170,16 @@ class Catalog:
 
     def list(self) -> list[Product]:
         """Every product with its stock, sorted by id (cached; one Scan)."""
-        if self._listing is not None and self._listing[0] > self._clock():
-            return self._listing[1]
+        listing = self._listing
+        if listing is not None and listing[0] > self._clock():
+            return listing[1]
+        with self._refreshing:
+            listing = self._listing
+            if listing is not None and listing[0] > self._clock():
+                return listing[1]
+            return self._scan()
+
+    def _scan(self) -> builtins.list[Product]:
         items: list[Item] = []
         for page in self._client.get_paginator("scan").paginate(TableName=self._table):
             items.extend(page["Items"])

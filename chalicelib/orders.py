@@ -217,7 +217,7 @@ class OrderService:
     def _place(self, request: OrderRequest, idempotency_key: str | None) -> Placed:
         order_id = order_id_for(idempotency_key)
         product = self._cached_product(request.product_id)
-        if self._sold_out.get(product.product_id, 0.0) > self._clock():
+        if self._still_sold_out(product.product_id):
             # Sold out moments ago: no write, and nothing near the hot item. A keyed
             # request may still be the replay of an order placed before the end;
             # one read of its own order (its own partition) tells.
@@ -250,6 +250,7 @@ class OrderService:
                 self._client.transact_write_items(
                     TransactItems=self._transaction(order, product, allocation, now)
                 )
+                self._sold_out.pop(product.product_id, None)  # restocked, if it was out
                 return Placed(order, replayed=False)
             except ClientError as exc:
                 try:
@@ -279,9 +280,27 @@ class OrderService:
                     raise
                 return Placed(replay, replayed=True)
 
+    def _still_sold_out(self, product_id: str) -> bool:
+        """Whether to answer sold out from memory. When the belief expires, the
+        first request renews it and goes to DynamoDB to look; until it is back,
+        the others keep the answer (one probe per product per second, no herd)."""
+        deadline = self._sold_out.get(product_id)
+        if deadline is None:
+            return False
+        now = self._clock()
+        if deadline > now:
+            return True
+        with self._filling:
+            if self._sold_out.get(product_id, 0.0) > now:
+                return True
+            self._sold_out[product_id] = now + self._sold_out_ttl
+        return False
+
     def _note_sold_out(self, product: Product, error: OutOfStock) -> None:
         if error.remaining == 0:
             self._sold_out[product.product_id] = self._clock() + self._sold_out_ttl
+        else:
+            self._sold_out.pop(product.product_id, None)
 
     def _allocate(self, product: Product, quantity: int, seen: dict[str, int]) -> Allocation:
         """Where to take the units from: a random shard not yet found short, else,

@@ -8,16 +8,18 @@ moto never does (TransactionConflict), through a small admin API:
     GET  /_flashsale/stats          {"dynamodb": {"TransactWriteItems": n, ...},
                                      "dynamodbByApp": {"<AWS_SDK_UA_APP_ID>": {...}}}
     POST /_flashsale/stats/reset
-    PUT  /_flashsale/faults         {"transactionConflictRate": 0.3}
+    PUT  /_flashsale/faults         {"transactionConflictRate": 0.3, "hotItemWindowMs": 5}
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -48,6 +50,11 @@ class LockedMoto:
         self.calls_by_app: dict[str, Counter[str]] = {}
         self.conflict_rate = 0.0
         self.conflicts_injected = 0
+        # Hot-item model: a transaction naming an item another one wrote less
+        # than `hot_item_window` seconds ago is cancelled with TransactionConflict,
+        # as DynamoDB cancels transactions that overlap on an item.
+        self.hot_item_window = 0.0
+        self._last_write: dict[str, float] = {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(ADMIN):
@@ -60,9 +67,18 @@ class LockedMoto:
                 app = _APP_ID.search(environ.get("HTTP_USER_AGENT", ""))
                 if app:
                     self.calls_by_app.setdefault(app.group(1), Counter())[operation] += 1
-            if operation == "TransactWriteItems" and random.random() < self.conflict_rate:
-                self.conflicts_injected += 1
-                return _transaction_conflict(environ, start_response)
+            keys: list[str] = []
+            if operation == "TransactWriteItems":
+                body = _read_body(environ)
+                environ["wsgi.input"] = io.BytesIO(body)
+                keys = _item_keys(body) if self.hot_item_window else []
+                now = time.monotonic()
+                hot = any(
+                    now - self._last_write.get(key, -1e9) < self.hot_item_window for key in keys
+                )
+                if hot or random.random() < self.conflict_rate:
+                    self.conflicts_injected += 1
+                    return _transaction_conflict(body, start_response)
             captured: list[tuple[str, list[tuple[str, str]]]] = []
 
             def capture(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
@@ -72,14 +88,17 @@ class LockedMoto:
             # Drain the response inside the lock: moto may build it lazily.
             result = self._app(environ, capture)
             try:
-                body = b"".join(result)
+                reply = b"".join(result)
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        status, headers = captured[0]
+            status, headers = captured[0]
+            if keys and status.startswith("200"):
+                written = time.monotonic()
+                self._last_write.update((key, written) for key in keys)
         start_response(status, headers)
-        return [body]
+        return [reply]
 
     def _admin(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ["PATH_INFO"][len(ADMIN) :]
@@ -90,8 +109,10 @@ class LockedMoto:
                 self.calls_by_app.clear()
                 self.conflicts_injected = 0
             elif (method, path) == ("PUT", "faults"):
-                rate = float(json.loads(_read_body(environ))["transactionConflictRate"])
+                faults = json.loads(_read_body(environ))
+                rate = float(faults.get("transactionConflictRate", 0.0))
                 self.conflict_rate = min(max(rate, 0.0), 1.0)
+                self.hot_item_window = max(float(faults.get("hotItemWindowMs", 0.0)), 0.0) / 1000
             elif (method, path) != ("GET", "stats"):
                 return _json(start_response, "404 Not Found", {"message": "unknown admin path"})
             stats = {
@@ -99,6 +120,7 @@ class LockedMoto:
                 "dynamodbByApp": {app: dict(calls) for app, calls in self.calls_by_app.items()},
                 "transactionConflictsInjected": self.conflicts_injected,
                 "transactionConflictRate": self.conflict_rate,
+                "hotItemWindowMs": self.hot_item_window * 1000,
             }
         return _json(start_response, "200 OK", stats)
 
@@ -117,9 +139,19 @@ def _json(start_response: StartResponse, status: str, body: Any) -> list[bytes]:
     return [payload]
 
 
-def _transaction_conflict(environ: Environ, start_response: StartResponse) -> list[bytes]:
+def _item_keys(body: bytes) -> list[str]:
+    """The items a transaction updates, deletes or checks (puts create new items)."""
+    keys = []
+    for item in json.loads(body).get("TransactItems", []):
+        for kind, op in item.items():
+            if kind != "Put":
+                keys.append(op["TableName"] + json.dumps(op["Key"], sort_keys=True))
+    return keys
+
+
+def _transaction_conflict(body: bytes, start_response: StartResponse) -> list[bytes]:
     """What DynamoDB answers when another transaction holds one of the items."""
-    items = json.loads(_read_body(environ)).get("TransactItems", [])
+    items = json.loads(body).get("TransactItems", [])
     reasons = [{"Code": "None"} for _ in items]
     if reasons:
         reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}

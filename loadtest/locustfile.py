@@ -1,0 +1,56 @@
+"""Shoppers in a flash sale, for Locust: browse, look, buy, check their orders.
+
+Against a deployed stage:  locust -f loadtest/locustfile.py --host https://<cloudfront>/api
+Against the local stack:   make loadtest   (headless; prints requests/s, failures and p99)
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from locust import FastHttpUser, between, task
+
+# Business answers a sale gives under load; they are not failures.
+EXPECTED = {200, 201, 409}
+
+
+class Shopper(FastHttpUser):
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self) -> None:
+        self.user_id = f"load-{uuid.uuid4().hex[:12]}"
+        self.products: list[str] = []
+        self.browse()
+
+    @task(5)
+    def browse(self) -> None:
+        with self.client.get("/products", name="GET /products", catch_response=True) as reply:
+            if reply.status_code != 200:
+                reply.failure(f"status {reply.status_code}")
+                return
+            self.products = [p["productId"] for p in reply.json()["products"]]
+
+    @task(2)
+    def look(self) -> None:
+        if self.products:
+            product = random.choice(self.products)
+            self.client.get(f"/products/{product}", name="GET /products/{id}")
+
+    @task(3)
+    def buy(self) -> None:
+        if not self.products:
+            return
+        body = {"userId": self.user_id, "productId": random.choice(self.products), "quantity": 1}
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        with self.client.post(
+            "/orders", json=body, headers=headers, name="POST /orders", catch_response=True
+        ) as reply:
+            if reply.status_code in EXPECTED:
+                reply.success()
+            else:
+                reply.failure(f"status {reply.status_code}: {reply.text[:200]}")
+
+    @task(1)
+    def my_orders(self) -> None:
+        self.client.get(f"/users/{self.user_id}/orders", name="GET /users/{id}/orders")
