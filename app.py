@@ -8,23 +8,36 @@ from typing import Any
 # boto3 before Powertools (chalicelib.observability): the other order costs
 # ~15 ms more at every cold start (bench/coldstart.py).
 import boto3  # noqa: F401
-from chalice import Chalice, CORSConfig, Response
+from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer, Response
 from chalice.app import DynamoDBEvent
 
-from chalicelib import observability, validation, wiring
+from chalicelib import identity, observability, validation, wiring
 from chalicelib.web import contract_errors
 
 app = Chalice(app_name="flashsale")
 app.api.cors = CORSConfig(
     allow_origin="*",
-    allow_headers=["Content-Type", "Idempotency-Key", "X-Correlation-Id"],
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id"],
     expose_headers=["Retry-After", "Date", "Location", "X-Correlation-Id"],
     max_age=600,
 )
 app.register_middleware(observability.http_middleware, "http")
+# Deployed stages: shoppers sign in with Cognito, admins sign requests with IAM.
+# Read at import, as `chalice deploy` reads the routes with the stage's variables.
+SIGNED_IN = None
+ADMIN = None
+if os.environ.get("AUTH_MODE") == identity.COGNITO:
+    SIGNED_IN = CognitoUserPoolAuthorizer(
+        "FlashSaleShoppers", provider_arns=[os.environ["COGNITO_USER_POOL_ARN"]]
+    )
+    ADMIN = IAMAuthorizer()
 # Content types are checked by chalicelib so that a wrong one still gets a
 # contract-shaped error instead of Chalice's own body.
 ANY = ["*/*"]
+
+
+def _caller() -> str | None:
+    return identity.caller(app.current_request.context, wiring.config().auth_mode)
 
 
 def _json_body() -> dict[str, Any]:
@@ -56,17 +69,18 @@ def get_product(productId: str) -> Response:
     return Response(product.to_json(), headers=CATALOG_CACHE)
 
 
-@app.route("/products/{productId}", methods=["PUT"], content_types=ANY)
+@app.route("/products/{productId}", methods=["PUT"], content_types=ANY, authorizer=ADMIN)
 @contract_errors
 def put_product(productId: str) -> dict[str, Any]:
     spec = validation.product_input(productId, _json_body())
     return wiring.catalog().put(spec).to_json()
 
 
-@app.route("/orders", methods=["POST"], content_types=ANY)
+@app.route("/orders", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN)
 @contract_errors
 def place_order() -> Response:
     request = validation.order_request(_json_body(), wiring.config().max_quantity)
+    identity.ensure_self(_caller(), request.user_id)
     key = validation.idempotency_key(app.current_request.headers.get("idempotency-key"))
     placed = wiring.orders().place(request, key)
     headers = {"Location": f"/orders/{placed.order.order_id}", **NO_STORE}
@@ -75,16 +89,17 @@ def place_order() -> Response:
     return Response(body=placed.order.to_json(), status_code=201, headers=headers)
 
 
-@app.route("/orders/{orderId}")
+@app.route("/orders/{orderId}", authorizer=SIGNED_IN)
 @contract_errors
 def get_order(orderId: str) -> Response:
-    order = wiring.orders().get(validation.identifier(orderId, "orderId"))
+    order = wiring.orders().get(validation.identifier(orderId, "orderId"), owner=_caller())
     return Response(order.to_json(), headers=NO_STORE)
 
 
-@app.route("/users/{userId}/orders")
+@app.route("/users/{userId}/orders", authorizer=SIGNED_IN)
 @contract_errors
 def list_user_orders(userId: str) -> Response:
+    identity.ensure_self(_caller(), userId)
     params = app.current_request.query_params or {}
     limit = validation.page_size(params.get("limit"))
     page = wiring.orders().for_user(

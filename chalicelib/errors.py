@@ -30,6 +30,11 @@ class UnsupportedMediaType(FlashSaleError):
     status = 415
 
 
+class Forbidden(FlashSaleError):
+    code = "FORBIDDEN"
+    status = 403
+
+
 class ProductNotFound(FlashSaleError):
     code = "PRODUCT_NOT_FOUND"
     status = 404

@@ -485,10 +485,11 @@ class OrderService:
         self._products[product_id] = product
         return product
 
-    def get(self, order_id: str) -> Order:
-        """One order, or OrderNotFound."""
+    def get(self, order_id: str, owner: str | None = None) -> Order:
+        """One order, or OrderNotFound; with an `owner`, only that shopper's (another
+        shopper's order is reported missing, so order ids reveal nothing)."""
         order = self._find(order_id)
-        if order is None:
+        if order is None or (owner is not None and order.user_id != owner):
             raise OrderNotFound(f"order {order_id} does not exist")
         return order
 

@@ -51,6 +51,18 @@ def test_sam_package_has_both_functions_with_the_stage_policy(stage: str, tmp_pa
     assert stream["Stream"] == notify["Environment"]["Variables"]["ORDERS_STREAM_ARN"]
     assert (tmp_path / "deployment.zip").stat().st_size > 0
 
+    # Shopper routes need a Cognito token of the stage's pool; PUT /products needs SigV4.
+    swagger = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    pools = swagger["securityDefinitions"]["FlashSaleShoppers"]["x-amazon-apigateway-authorizer"]
+    variables = api["Environment"]["Variables"]
+    assert pools["providerARNs"] == [variables["COGNITO_USER_POOL_ARN"]]
+    assert swagger["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    paths = swagger["paths"]
+    assert paths["/orders"]["post"]["security"] == [{"FlashSaleShoppers": []}]
+    assert paths["/users/{userId}/orders"]["get"]["security"] == [{"FlashSaleShoppers": []}]
+    assert paths["/products/{productId}"]["put"]["security"] == [{"sigv4": []}]
+    assert "security" not in paths["/products"]["get"]
+
 
 def test_terraform_package_builds(tmp_path: Path) -> None:
     package("prod", tmp_path, "--pkg-format", "terraform")

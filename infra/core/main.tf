@@ -144,3 +144,50 @@ resource "aws_sqs_queue" "notify_dlq" {
   message_retention_seconds = 1209600
   kms_master_key_id         = aws_kms_key.data.arn
 }
+
+# Shoppers sign in here; the API's shopper routes accept only this pool's tokens.
+resource "aws_cognito_user_pool" "shoppers" {
+  name                     = "${local.name}-shoppers"
+  username_attributes      = ["email"]
+  auto_verified_attributes = ["email"]
+  mfa_configuration        = "OPTIONAL"
+  deletion_protection      = "ACTIVE"
+
+  software_token_mfa_configuration {
+    enabled = true
+  }
+
+  password_policy {
+    minimum_length                   = 12
+    require_lowercase                = true
+    require_uppercase                = true
+    require_numbers                  = true
+    require_symbols                  = false
+    temporary_password_validity_days = 3
+  }
+
+  account_recovery_setting {
+    recovery_mechanism {
+      name     = "verified_email"
+      priority = 1
+    }
+  }
+}
+
+# The shop UI: a public client (no secret), SRP sign-in, short-lived tokens.
+resource "aws_cognito_user_pool_client" "shop_ui" {
+  name                          = "${local.name}-shop-ui"
+  user_pool_id                  = aws_cognito_user_pool.shoppers.id
+  generate_secret               = false
+  explicit_auth_flows           = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  prevent_user_existence_errors = "ENABLED"
+  enable_token_revocation       = true
+  access_token_validity         = 60
+  id_token_validity             = 60
+  refresh_token_validity        = 30
+  token_validity_units {
+    access_token  = "minutes"
+    id_token      = "minutes"
+    refresh_token = "days"
+  }
+}

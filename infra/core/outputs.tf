@@ -34,3 +34,11 @@ output "data_key_arn" {
 output "notify_dlq_arn" {
   value = aws_sqs_queue.notify_dlq.arn
 }
+
+output "user_pool_arn" {
+  value = aws_cognito_user_pool.shoppers.arn
+}
+
+output "user_pool_client_id" {
+  value = aws_cognito_user_pool_client.shop_ui.id
+}
