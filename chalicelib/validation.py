@@ -93,6 +93,11 @@ def _text(body: dict[str, Any], field: str, limit: int, required: bool) -> str |
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidRequest(f"{field} must be a non-empty string of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON allows a lone "\ud800" escape; no store or email can hold it.
+        raise InvalidRequest(f"{field} is not valid Unicode text") from exc
     return value
 
 

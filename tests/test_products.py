@@ -127,3 +127,22 @@ def test_unexpected_failure_is_a_contract_500_without_internals(
         "message": "something went wrong on our side",
     }
     assert b"secret" not in response.body and b"Traceback" not in response.body
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b'{"name": "\\ud800", "price": 1, "stock": 1}', 400),  # lone surrogate
+        (b'{"name": "Widget", "description": "\\udfff x", "price": 1, "stock": 1}', 400),
+        ('{"name": "Diya 🪔 दीया", "price": 1, "stock": 1}'.encode(), 200),
+        (b'{"name": "\xc3\x28", "price": 1, "stock": 1}', 400),  # invalid UTF-8
+    ],
+)
+def test_unicode_edge_cases_are_clear(shop: Shop, raw: bytes, status: int) -> None:
+    response = shop.request("PUT", "/products/p1", raw=raw)
+    assert response.status_code == status, response.body
+    if status == 200:
+        assert response.json_body["name"] == "Diya 🪔 दीया"
+        assert shop.request("GET", "/products/p1").json_body["name"] == "Diya 🪔 दीया"
+    else:
+        assert response.json_body["code"] == "INVALID_REQUEST"

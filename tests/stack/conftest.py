@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,9 @@ class Stack:
         ]
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+@contextmanager
+def running_stack(name: str) -> Iterator[Stack]:
+    """`python -m local.stack` on free ports, stopped with Ctrl-C (SIGINT) after."""
     api_port, emulator_port, ui_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -74,16 +76,13 @@ def stack() -> Iterator[Stack]:
         "EMULATOR_PORT": str(emulator_port),
         "UI_PORT": str(ui_port),
     }
-    log = Path(ROOT, "build", "stack-test.log")
+    log = Path(ROOT, "build", f"{name}.log")
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.stack"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
+            [sys.executable, "-m", "local.stack"], cwd=ROOT, env=env, stdout=output,
             stderr=subprocess.STDOUT,
-        )
+        )  # fmt: skip
     running = Stack(api_port, emulator_port, ui_port)
     deadline = time.monotonic() + 60
     while True:
@@ -96,10 +95,18 @@ def stack() -> Iterator[Stack]:
             process.kill()
             pytest.fail(f"local stack did not start:\n{log.read_text()}")
         time.sleep(0.2)
-    yield running
-    process.send_signal(signal.SIGINT)
     try:
-        assert process.wait(timeout=20) == 0, log.read_text()
+        yield running
     finally:
-        if process.poll() is None:
-            process.kill()
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=20) == 0, log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with running_stack("stack-test") as running:
+        yield running
