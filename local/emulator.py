@@ -8,7 +8,9 @@ moto never does (TransactionConflict), through a small admin API:
     GET  /_flashsale/stats          {"dynamodb": {"TransactWriteItems": n, ...},
                                      "dynamodbByApp": {"<AWS_SDK_UA_APP_ID>": {...}}}
     POST /_flashsale/stats/reset
-    PUT  /_flashsale/faults         {"transactionConflictRate": 0.3, "hotItemWindowMs": 5}
+    PUT  /_flashsale/faults         {"transactionConflictRate": 0.3, "hotItemWindowMs": 5,
+                                     "throttleRate": 0.2, "snsOutage": true}
+    POST /_flashsale/restart        {"downSeconds": 2}
 """
 
 from __future__ import annotations
@@ -55,13 +57,29 @@ class LockedMoto:
         # as DynamoDB cancels transactions that overlap on an item.
         self.hot_item_window = 0.0
         self._last_write: dict[str, float] = {}
+        self.throttle_rate = 0.0  # DynamoDB calls answered ThrottlingException
+        self.sns_down = False  # SNS answers 500 InternalError
+        self.faults_injected: Counter[str] = Counter()
+        self.restart: Callable[[float], None] | None = None  # set by Emulator
+        self.restarts = 0
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(ADMIN):
             return self._admin(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.rpartition(".")[2] if target.startswith("DynamoDB_") else ""
+        body_peek = b""
+        if not operation and environ.get("REQUEST_METHOD") == "POST" and self.sns_down:
+            body_peek = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(body_peek)
+            if b"Action=Publish" in body_peek:
+                with self._lock:
+                    self.faults_injected["snsOutage"] += 1
+                return _sns_outage(start_response)
         with self._lock:
+            if operation and random.random() < self.throttle_rate:
+                self.faults_injected["throttled"] += 1
+                return _throttled(start_response)
             if operation:
                 self.calls[operation] += 1
                 app = _APP_ID.search(environ.get("HTTP_USER_AGENT", ""))
@@ -113,6 +131,12 @@ class LockedMoto:
                 rate = float(faults.get("transactionConflictRate", 0.0))
                 self.conflict_rate = min(max(rate, 0.0), 1.0)
                 self.hot_item_window = max(float(faults.get("hotItemWindowMs", 0.0)), 0.0) / 1000
+                self.throttle_rate = min(max(float(faults.get("throttleRate", 0.0)), 0.0), 1.0)
+                self.sns_down = bool(faults.get("snsOutage", False))
+            elif (method, path) == ("POST", "restart") and self.restart is not None:
+                down = float(json.loads(_read_body(environ) or b"{}").get("downSeconds", 1.0))
+                # After this answer: the server cannot stop from inside its own request.
+                threading.Thread(target=self.restart, args=(down,), daemon=True).start()
             elif (method, path) != ("GET", "stats"):
                 return _json(start_response, "404 Not Found", {"message": "unknown admin path"})
             stats = {
@@ -121,6 +145,10 @@ class LockedMoto:
                 "transactionConflictsInjected": self.conflicts_injected,
                 "transactionConflictRate": self.conflict_rate,
                 "hotItemWindowMs": self.hot_item_window * 1000,
+                "throttleRate": self.throttle_rate,
+                "snsOutage": self.sns_down,
+                "faultsInjected": dict(self.faults_injected),
+                "restarts": self.restarts,
             }
         return _json(start_response, "200 OK", stats)
 
@@ -135,6 +163,35 @@ def _json(start_response: StartResponse, status: str, body: Any) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
+
+
+def _throttled(start_response: StartResponse) -> list[bytes]:
+    """DynamoDB over its request rate (botocore retries this itself first)."""
+    payload = json.dumps(
+        {
+            "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+            "message": "Rate of requests exceeds the allowed throughput.",
+        }
+    ).encode()
+    start_response(
+        "400 Bad Request",
+        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
+
+
+def _sns_outage(start_response: StartResponse) -> list[bytes]:
+    """SNS failing on its side (query protocol, XML error)."""
+    payload = (
+        b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error>'
+        b"<Type>Receiver</Type><Code>InternalError</Code><Message>injected outage</Message>"
+        b"</Error><RequestId>outage</RequestId></ErrorResponse>"
+    )
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
     )
     return [payload]
 
@@ -182,10 +239,26 @@ class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
         fast_transactions.install()
         self.app = LockedMoto(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=QuietHandler
-        )
+        self.app.restart = self.restart
+        self._address = (host, port)
+        self._server = self._listen()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _listen(self) -> BaseWSGIServer:
+        host, port = self._address
+        return make_server(host, port, self.app, threaded=True, request_handler=QuietHandler)
+
+    def restart(self, down_seconds: float) -> None:
+        """Stop listening for a while, then serve again with the same state: what a
+        client sees of an emulator (or endpoint) restart, minus the data loss."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        time.sleep(down_seconds)
+        self._server = self._listen()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.app.restarts += 1
 
     @property
     def url(self) -> str:

@@ -1,0 +1,49 @@
+"""The API under chalice local's server, killed (os._exit) the moment its Nth
+order has committed in DynamoDB, before it can answer: a Lambda container dying
+right after the write. Test support for tests/stack/test_faults.py.
+
+    python -m tests.stack.crashing_api --port P --crash-after N
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from typing import Any
+
+from chalice import local as chalice_local
+from chalice.cli import factory
+
+import app
+from chalicelib import aws
+from local.stack import ROOT
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--crash-after", type=int, required=True)
+    args = parser.parse_args()
+    config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="local")
+    os.environ.update(config.environment_variables)
+    commits = 0
+    lock = threading.Lock()
+
+    def after_commit(http_response: Any, **kwargs: Any) -> None:
+        nonlocal commits
+        if http_response.status_code == 200:
+            with lock:
+                commits += 1
+                if commits >= args.crash_after:
+                    os._exit(9)
+
+    aws.client("dynamodb").meta.events.register(
+        "after-call.dynamodb.TransactWriteItems", after_commit
+    )
+    server = chalice_local.create_local_server(app.app, config, "127.0.0.1", args.port)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
