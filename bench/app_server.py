@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import threading
 from collections import Counter
@@ -14,12 +13,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from chalice import local as chalice_local
-from chalice.cli import factory
-
-import app
 from chalicelib import aws
-from local.stack import ROOT
+from local.serve import local_server
 
 
 def main() -> None:
@@ -27,25 +22,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--counts", type=Path, required=True)
     args = parser.parse_args()
-
-    config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="local")
-    os.environ.update(config.environment_variables)
+    server = local_server(args.port)
     counts: Counter[str] = Counter()
     lock = threading.Lock()
 
     def count(request: Any, **kwargs: Any) -> None:
         target = request.headers.get("X-Amz-Target", "")
         target = target.decode() if isinstance(target, bytes) else target
-        operation = target.rpartition(".")[2]
         with lock:
-            counts[operation] += 1
+            counts[target.rpartition(".")[2]] += 1
 
     aws.client("dynamodb").meta.events.register("before-send.dynamodb", count)
-
-    chalice_local.ThreadedHTTPServer.request_queue_size = 1024
-    # One access-log line per order would cost more than the order itself.
-    chalice_local.ChaliceRequestHandler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = chalice_local.create_local_server(app.app, config, "127.0.0.1", args.port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown).start()

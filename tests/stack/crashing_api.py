@@ -12,12 +12,8 @@ import os
 import threading
 from typing import Any
 
-from chalice import local as chalice_local
-from chalice.cli import factory
-
-import app
 from chalicelib import aws
-from local.stack import ROOT
+from local.serve import local_server
 
 
 def main() -> None:
@@ -25,8 +21,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--crash-after", type=int, required=True)
     args = parser.parse_args()
-    config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="local")
-    os.environ.update(config.environment_variables)
+    server = local_server(args.port)
     commits = 0
     lock = threading.Lock()
 
@@ -41,7 +36,6 @@ def main() -> None:
     aws.client("dynamodb").meta.events.register(
         "after-call.dynamodb.TransactWriteItems", after_commit
     )
-    server = chalice_local.create_local_server(app.app, config, "127.0.0.1", args.port)
     server.serve_forever()
 
 
