@@ -197,3 +197,16 @@ def test_api_stage_is_throttled(edge: dict[str, Any]) -> None:
     assert limits["throttling_rate_limit"] == "${var.throttle_rate_limit}"
     assert limits["throttling_burst_limit"] == "${var.throttle_burst_limit}"
     assert edge["variable"]["throttle_rate_limit"]["default"] > 0
+
+
+def test_shoppers_sign_in_with_a_public_pkce_client(
+    core: dict[str, Any], edge: dict[str, Any]
+) -> None:
+    pool = core["resource"]["aws_cognito_user_pool"]["shoppers"]
+    assert pool["password_policy"][0]["minimum_length"] >= 12
+    assert core["output"]["user_pool_arn"]["value"] == "${aws_cognito_user_pool.shoppers.arn}"
+    client = edge["resource"]["aws_cognito_user_pool_client"]["shop_web"]
+    assert client["generate_secret"] is False
+    assert client["allowed_oauth_flows"] == ["code"]
+    assert client["callback_urls"] == ["https://${aws_cloudfront_distribution.shop.domain_name}/"]
+    assert set(edge["output"]) >= {"cognito_domain", "web_client_id"}

@@ -1,5 +1,6 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { createApi, describeError } from "./api.js";
+import { createAuth } from "./auth.js";
 import { MyOrders } from "./components/MyOrders.jsx";
 import { ProductCard } from "./components/ProductCard.jsx";
 import { formatMoney } from "./format.js";
@@ -15,13 +16,28 @@ function initialUser() {
   return generated;
 }
 
-export function App({ api: givenApi }) {
-  const api = useMemo(() => givenApi ?? createApi(), [givenApi]);
+export function App({ api: givenApi, auth: givenAuth }) {
+  const auth = useMemo(() => givenAuth ?? createAuth(), [givenAuth]);
+  const api = useMemo(() => givenApi ?? createApi(undefined, undefined, auth.token), [givenApi, auth]);
   const { products, loaded, error, refresh } = useProducts(api);
   const now = useServerNow(api);
-  const [userId, setUserId] = useState(initialUser);
+  const [devUser, setUserId] = useState(initialUser);
+  const [session, setSession] = useState(() => (auth.enabled ? auth.session() : null));
+  const [signInError, setSignInError] = useState(null);
   const [view, setView] = useState("shop");
   const [lastOrder, setLastOrder] = useState(null);
+  const userId = auth.enabled ? (session?.userId ?? null) : devUser;
+
+  useEffect(() => {
+    if (!auth.enabled) return;
+    auth.completeSignIn().then(
+      (signedIn) => {
+        setSession(signedIn);
+        if (window.location.search.includes("code=")) window.history.replaceState({}, "", "/");
+      },
+      (failure) => setSignInError(failure.message),
+    );
+  }, [auth]);
 
   function changeUser(event) {
     const value = event.target.value.trim();
@@ -41,12 +57,30 @@ export function App({ api: givenApi }) {
             My orders
           </button>
         </nav>
-        <label className="user">
-          Shopping as
-          <input value={userId} onChange={changeUser} maxLength={128} autoComplete="username" />
-        </label>
+        {auth.enabled ? (
+          <div className="user">
+            {session ? (
+              <>
+                <span>Signed in as {session.email ?? "shopper"}</span>
+                <button type="button" onClick={() => auth.signOut()}>
+                  Sign out
+                </button>
+              </>
+            ) : (
+              <button type="button" onClick={() => auth.signIn()}>
+                Sign in
+              </button>
+            )}
+          </div>
+        ) : (
+          <label className="user">
+            Shopping as
+            <input value={devUser} onChange={changeUser} maxLength={128} autoComplete="username" />
+          </label>
+        )}
       </header>
       <main>
+        {signInError && <p role="alert">Sign-in did not complete: {signInError}</p>}
         {lastOrder && (
           <section className="confirmation" role="status" aria-label="Order confirmation">
             <strong>Order placed!</strong> {lastOrder.quantity} × {lastOrder.productName},{" "}
@@ -68,14 +102,22 @@ export function App({ api: givenApi }) {
                   now={now}
                   api={api}
                   userId={userId}
+                  onSignIn={() => auth.signIn()}
                   onOrdered={setLastOrder}
                   onChanged={refresh}
                 />
               ))}
             </div>
           </>
-        ) : (
+        ) : userId ? (
           <MyOrders api={api} userId={userId} refreshKey={lastOrder?.orderId} />
+        ) : (
+          <p>
+            <button type="button" onClick={() => auth.signIn()}>
+              Sign in
+            </button>{" "}
+            to see your orders.
+          </p>
         )}
       </main>
     </>

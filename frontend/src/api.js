@@ -12,16 +12,26 @@ export class ApiError extends Error {
   }
 }
 
-export function createApi(baseUrl = API_BASE, fetchImpl = (...args) => globalThis.fetch(...args)) {
+export function createApi(
+  baseUrl = API_BASE,
+  fetchImpl = (...args) => globalThis.fetch(...args),
+  token = () => null,
+) {
   const base = baseUrl.replace(/\/+$/, "");
   let offsetMs = 0;
 
   async function request(method, path, { body, headers = {} } = {}) {
     let response;
+    const bearer = token();
+    const authorization = bearer ? { Authorization: bearer } : {};
     try {
       response = await fetchImpl(base + path, {
         method,
-        headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+        headers: {
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...authorization,
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
@@ -90,6 +100,7 @@ export const MESSAGES = {
   PRODUCT_NOT_FOUND: "This product is no longer available.",
   INVALID_REQUEST: "That order couldn't be understood.",
   IDEMPOTENCY_KEY_REUSED: "That checkout was already used for a different order. Please try again.",
+  FORBIDDEN: "Please sign in again to continue.",
 };
 
 export function describeError(error) {

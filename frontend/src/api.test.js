@@ -38,6 +38,12 @@ describe("createApi", () => {
     expect(JSON.parse(init.body)).toEqual({ userId: "u", productId: "p", quantity: 2 });
   });
 
+  it("sends the signed-in shopper's token", async () => {
+    const fetch = vi.fn(async () => response(200, { orders: [] }));
+    await createApi("http://shop", fetch, () => "id-token").listOrders("alice");
+    expect(fetch.mock.calls[0][1].headers).toEqual({ Authorization: "id-token" });
+  });
+
   it("reports an unreachable shop as a NETWORK error", async () => {
     const api = createApi("http://shop", vi.fn(async () => Promise.reject(new TypeError("down"))));
     await expect(api.listProducts()).rejects.toMatchObject({ code: "NETWORK", status: 0 });

@@ -173,21 +173,3 @@ resource "aws_cognito_user_pool" "shoppers" {
     }
   }
 }
-
-# The shop UI: a public client (no secret), SRP sign-in, short-lived tokens.
-resource "aws_cognito_user_pool_client" "shop_ui" {
-  name                          = "${local.name}-shop-ui"
-  user_pool_id                  = aws_cognito_user_pool.shoppers.id
-  generate_secret               = false
-  explicit_auth_flows           = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-  prevent_user_existence_errors = "ENABLED"
-  enable_token_revocation       = true
-  access_token_validity         = 60
-  id_token_validity             = 60
-  refresh_token_validity        = 30
-  token_validity_units {
-    access_token  = "minutes"
-    id_token      = "minutes"
-    refresh_token = "days"
-  }
-}

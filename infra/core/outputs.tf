@@ -39,6 +39,6 @@ output "user_pool_arn" {
   value = aws_cognito_user_pool.shoppers.arn
 }
 
-output "user_pool_client_id" {
-  value = aws_cognito_user_pool_client.shop_ui.id
+output "user_pool_id" {
+  value = aws_cognito_user_pool.shoppers.id
 }

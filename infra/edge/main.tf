@@ -155,7 +155,7 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override        = true
     }
     content_security_policy {
-      content_security_policy = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+      content_security_policy = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'"
       override                = true
     }
   }
@@ -250,5 +250,36 @@ resource "aws_api_gateway_method_settings" "throttling" {
     metrics_enabled        = true
     throttling_rate_limit  = var.throttle_rate_limit
     throttling_burst_limit = var.throttle_burst_limit
+  }
+}
+
+# --- Shopper sign-in: Cognito's hosted pages, returning to the shop (PKCE) ------
+
+resource "aws_cognito_user_pool_domain" "shop" {
+  domain       = "${local.name}-${data.aws_caller_identity.current.account_id}"
+  user_pool_id = var.user_pool_id
+}
+
+# A public client for the browser: authorization code flow with PKCE, no secret.
+resource "aws_cognito_user_pool_client" "shop_web" {
+  name                                 = "${local.name}-shop-web"
+  user_pool_id                         = var.user_pool_id
+  generate_secret                      = false
+  allowed_oauth_flows_user_pool_client = true
+  allowed_oauth_flows                  = ["code"]
+  allowed_oauth_scopes                 = ["openid", "email"]
+  supported_identity_providers         = ["COGNITO"]
+  callback_urls                        = ["https://${aws_cloudfront_distribution.shop.domain_name}/"]
+  logout_urls                          = ["https://${aws_cloudfront_distribution.shop.domain_name}/"]
+  explicit_auth_flows                  = ["ALLOW_REFRESH_TOKEN_AUTH"]
+  prevent_user_existence_errors        = "ENABLED"
+  enable_token_revocation              = true
+  id_token_validity                    = 60
+  access_token_validity                = 60
+  refresh_token_validity               = 30
+  token_validity_units {
+    id_token      = "minutes"
+    access_token  = "minutes"
+    refresh_token = "days"
   }
 }

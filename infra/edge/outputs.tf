@@ -9,3 +9,12 @@ output "distribution_id" {
 output "shop_url" {
   value = "https://${aws_cloudfront_distribution.shop.domain_name}"
 }
+
+# The UI is built with these (VITE_COGNITO_DOMAIN, VITE_COGNITO_CLIENT_ID).
+output "cognito_domain" {
+  value = "https://${aws_cognito_user_pool_domain.shop.domain}.auth.${var.region}.amazoncognito.com"
+}
+
+output "web_client_id" {
+  value = aws_cognito_user_pool_client.shop_web.id
+}

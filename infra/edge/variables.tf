@@ -35,3 +35,8 @@ variable "throttle_burst_limit" {
   type        = number
   default     = 5000
 }
+
+variable "user_pool_id" {
+  description = "The shoppers' Cognito user pool (infra/core output user_pool_id)."
+  type        = string
+}

@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from "react";
 import { buy, describeError, MESSAGES, newKey } from "../api.js";
 import { formatCountdown, formatMoney, maxQuantity, saleState } from "../format.js";
 
-export function ProductCard({ product, now, api, userId, onOrdered, onChanged }) {
+export function ProductCard({ product, now, api, userId, onOrdered, onChanged, onSignIn }) {
   const limit = maxQuantity(product);
   const [quantity, setQuantity] = useState(1);
   const [pending, setPending] = useState(false);
@@ -17,6 +17,10 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged })
 
   async function onBuy() {
     if (pending) return;
+    if (!userId) {
+      onSignIn?.();
+      return;
+    }
     setPending(true);
     setNotice(null);
     try {
