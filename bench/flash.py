@@ -22,8 +22,8 @@ from typing import Any
 
 from bench.orders import drive, emulator, process, say, wait_until
 from local import client
+from local.launch import free_port
 from local.stack import emulator_environment
-from tests.stack.conftest import free_port
 
 APP_ID = "flashsale-bench"
 

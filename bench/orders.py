@@ -37,8 +37,8 @@ from chalicelib.catalog import Catalog
 from chalicelib.orders import Order, OrderService
 from chalicelib.validation import OrderRequest, format_instant, product_input
 from local import client, resources
+from local.launch import free_port
 from local.stack import ROOT, emulator_client, emulator_environment, port_free
-from tests.stack.conftest import free_port
 
 PRODUCT = "bench-item"
 

@@ -7,50 +7,27 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from local import client
-from local.stack import ROOT
-from tests.stack.conftest import free_port
+from local.launch import ROOT, launched
 
 
 def run(users: int, seconds: int) -> dict[str, float]:
     """Start the stack, let Locust shop for `seconds`, return the aggregate figures."""
-    api, emulator, ui = free_port(), free_port(), free_port()
-    env = {**os.environ, "API_PORT": str(api), "EMULATOR_PORT": str(emulator), "UI_PORT": str(ui)}
-    with tempfile.TemporaryDirectory() as scratch:
-        log = Path(scratch, "stack.log")
-        with log.open("w") as output:
-            stack = subprocess.Popen(
-                [sys.executable, "-m", "local.stack"], cwd=ROOT, env=env, stdout=output,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while "ready" not in log.read_text():
-                if stack.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"local stack did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-            assert client.call("127.0.0.1", api, "GET", "/health").status == 200
-            prefix = Path(scratch, "stats")
-            locust = [
-                sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"),
-                "--headless", "--users", str(users), "--spawn-rate", str(users),
-                "--run-time", f"{seconds}s", "--host", f"http://127.0.0.1:{api}",
-                "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-            ]  # fmt: skip
-            subprocess.run(locust, cwd=ROOT, check=False, timeout=seconds + 120)
-            with open(f"{prefix}_stats.csv") as stats:
-                total = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
-        finally:
-            stack.send_signal(signal.SIGINT)
-            stack.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as scratch, launched(Path(scratch, "stack.log")) as ports:
+        prefix = Path(scratch, "stats")
+        locust = [
+            sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"),
+            "--headless", "--users", str(users), "--spawn-rate", str(users),
+            "--run-time", f"{seconds}s", "--host", f"http://127.0.0.1:{ports.api}",
+            "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+        ]  # fmt: skip
+        subprocess.run(locust, cwd=ROOT, check=False, timeout=seconds + 120)
+        with open(f"{prefix}_stats.csv") as stats:
+            total = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
     requests = float(total["Request Count"])
     return {
         "requests": requests,

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,13 +11,8 @@ import pytest
 
 from chalicelib import settings
 from local import client
+from local.launch import launched
 from local.stack import ROOT, emulator_client, emulator_environment
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Stack:
@@ -69,41 +58,8 @@ class Stack:
 @contextmanager
 def running_stack(name: str) -> Iterator[Stack]:
     """`python -m local.stack` on free ports, stopped with Ctrl-C (SIGINT) after."""
-    api_port, emulator_port, ui_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "API_PORT": str(api_port),
-        "EMULATOR_PORT": str(emulator_port),
-        "UI_PORT": str(ui_port),
-    }
-    log = Path(ROOT, "build", f"{name}.log")
-    log.parent.mkdir(exist_ok=True)
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.stack"], cwd=ROOT, env=env, stdout=output,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    running = Stack(api_port, emulator_port, ui_port)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if running.api("GET", "/health").status == 200 and "ready" in log.read_text():
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"local stack did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-    try:
-        yield running
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            assert process.wait(timeout=20) == 0, log.read_text()
-        finally:
-            if process.poll() is None:
-                process.kill()
+    with launched(Path(ROOT, "build", f"{name}.log")) as ports:
+        yield Stack(ports.api, ports.emulator, ports.ui)
 
 
 @pytest.fixture(scope="session")

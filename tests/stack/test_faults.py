@@ -17,8 +17,9 @@ import pytest
 
 from local import client
 from local.delivery import Mailbox
+from local.launch import free_port
 from local.stack import ROOT, emulator_client, emulator_environment
-from tests.stack.conftest import Stack, free_port
+from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import assert_invariants, new_product, rush
 
 pytestmark = pytest.mark.stack
