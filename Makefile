@@ -10,7 +10,7 @@ NPM := npm --prefix frontend --no-audit --no-fund
 CHECKOV := build/checkov-venv
 CHECKOV_DEPS := $(CHECKOV)/.deps-installed
 
-.PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean
+.PHONY: run test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -68,6 +68,13 @@ unit: deps browser
 	@$(BIN)/pytest
 
 test: lint infra-check ui-test ui-build unit
+
+# The fast lane, for every edit: lint, types and the tests that need neither the
+# running stack nor a browser (markers decide), on both cores.
+check: $(DEPS)
+	@$(MAKE) --no-print-directory lint
+	@echo "==> pytest (no stack, no browser, not slow)"
+	@$(BIN)/pytest -q -m "not stack and not slow" -n 2
 
 bench: deps
 	@$(BIN)/python -m bench.orders

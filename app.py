@@ -11,8 +11,8 @@ import boto3  # noqa: F401
 from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer, Response
 from chalice.app import DynamoDBEvent
 
-from chalicelib import identity, observability, validation, wiring
-from chalicelib.web import contract_errors
+from chalicelib import contract, identity, observability, validation, wiring
+from chalicelib.web import contract_errors, contract_shaped
 
 app = Chalice(app_name="flashsale")
 app.api.cors = CORSConfig(
@@ -22,6 +22,13 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 app.register_middleware(observability.http_middleware, "http")
+
+
+@app.middleware("http")
+def framework_errors_in_contract_shape(event: Any, get_response: Any) -> Response:
+    return contract_shaped(get_response(event))
+
+
 # Deployed stages: shoppers sign in with Cognito, admins sign requests with IAM.
 # Read at import, as `chalice deploy` reads the routes with the stage's variables.
 SIGNED_IN = None
@@ -36,13 +43,13 @@ if os.environ.get("AUTH_MODE") == identity.COGNITO:
 ANY = ["*/*"]
 
 
-def _caller() -> str | None:
+def _caller() -> identity.Caller:
     return identity.caller(app.current_request.context, wiring.config().auth_mode)
 
 
-def _json_body() -> dict[str, Any]:
+def _body() -> tuple[bytes | None, str | None]:
     request = app.current_request
-    return validation.json_object(request.raw_body, request.headers.get("content-type"))
+    return request.raw_body, request.headers.get("content-type")
 
 
 @app.route("/health")
@@ -72,17 +79,19 @@ def get_product(productId: str) -> Response:
 @app.route("/products/{productId}", methods=["PUT"], content_types=ANY, authorizer=ADMIN)
 @contract_errors
 def put_product(productId: str) -> dict[str, Any]:
-    spec = validation.product_input(productId, _json_body())
+    identity.signed_request(app.current_request.context, wiring.config().auth_mode)
+    spec = validation.product_request(productId, *_body())
     return wiring.catalog().put(spec).to_json()
 
 
 @app.route("/orders", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN)
 @contract_errors
 def place_order() -> Response:
-    request = validation.order_request(_json_body(), wiring.config().max_quantity)
-    identity.ensure_self(_caller(), request.user_id)
+    who = _caller()
+    request = validation.order_request(*_body())
+    identity.ensure_self(who, request.user_id)
     key = validation.idempotency_key(app.current_request.headers.get("idempotency-key"))
-    placed = wiring.orders().place(request, key)
+    placed = wiring.orders().place(request, key, email=identity.email_for(who, request.user_id))
     headers = {"Location": f"/orders/{placed.order.order_id}", **NO_STORE}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -92,7 +101,7 @@ def place_order() -> Response:
 @app.route("/orders/{orderId}", authorizer=SIGNED_IN)
 @contract_errors
 def get_order(orderId: str) -> Response:
-    order = wiring.orders().get(validation.identifier(orderId, "orderId"), owner=_caller())
+    order = wiring.orders().get(validation.identifier(orderId, "orderId"), owner=_caller().user_id)
     return Response(order.to_json(), headers=NO_STORE)
 
 
@@ -100,10 +109,9 @@ def get_order(orderId: str) -> Response:
 @contract_errors
 def list_user_orders(userId: str) -> Response:
     identity.ensure_self(_caller(), userId)
-    params = app.current_request.query_params or {}
-    limit = validation.page_size(params.get("limit"))
+    query = validation.query(app.current_request.query_params, contract.PageQuery)
     page = wiring.orders().for_user(
-        validation.identifier(userId, "userId"), limit, params.get("nextToken")
+        validation.identifier(userId, "userId"), query.limit, query.next_token
     )
     return Response(page, headers=NO_STORE)
 

@@ -32,7 +32,9 @@ def main() -> None:
         with lock:
             counts[target.rpartition(".")[2]] += 1
 
-    aws.client("dynamodb").meta.events.register("before-send.dynamodb", count)
+    # Both of the app's DynamoDB clients: the order loop's and everything else's.
+    for retries in (True, False):
+        aws.client("dynamodb", retries=retries).meta.events.register("before-send.dynamodb", count)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown).start()

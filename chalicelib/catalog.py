@@ -1,18 +1,35 @@
-"""Products: the catalog table, read and written through the low-level client."""
+"""Products: the catalog table, read and written through the low-level client.
+
+A product is one item (`productId`) holding its name, price, sale window and
+`version`; its stock lives in that item when it has one shard, else in shard
+items `{productId}#0..N-1`, each carrying copies of the fields an order's
+condition checks (version, price, window). The shard count is chosen from the
+stock unless the operator sets one (see `shards_for`).
+"""
 
 from __future__ import annotations
 
 import builtins
+import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from chalicelib.errors import ProductNotFound
+from botocore.exceptions import ClientError
+
+from chalicelib import contract, instants
+from chalicelib.errors import Busy, ProductNotFound
 from chalicelib.validation import ProductInput
 
 Item = dict[str, dict[str, Any]]
+# One shard per this many units, up to MAX_SHARDS: every shard of a fresh
+# product can fill a typical order alone, and a product sold to hundreds of
+# buyers at once never funnels them through one item.
+UNITS_PER_SHARD = 20
+PUT_ATTEMPTS = 5
 
 
 def number(value: Decimal | int) -> int | float:
@@ -22,74 +39,9 @@ def number(value: Decimal | int) -> int | float:
     return float(value)
 
 
-class Product(NamedTuple):
-    product_id: str
-    name: str
-    price: Decimal
-    stock: int
-    version: int
-    description: str | None = None
-    image_url: str | None = None
-    max_per_user: int | None = None
-    sale_starts_at: str | None = None
-    sale_ends_at: str | None = None
-    shards: int = 1
-
-    @classmethod
-    def from_item(cls, item: Item, stock: int | None = None) -> Product:
-        """Build a Product from its item in wire format (a sharded product's stock
-        lives in its shard items and is passed in)."""
-
-        def opt(name: str) -> str | None:
-            value = item.get(name)
-            return None if value is None else next(iter(value.values()))
-
-        max_per_user = opt("maxPerUser")
-        return cls(
-            product_id=item["productId"]["S"],
-            name=item["name"]["S"],
-            price=Decimal(item["price"]["N"]),
-            stock=int(item.get("stock", {"N": "0"})["N"]) if stock is None else stock,
-            version=int(item.get("version", {"N": "0"})["N"]),
-            description=opt("description"),
-            image_url=opt("imageUrl"),
-            max_per_user=None if max_per_user is None else int(max_per_user),
-            sale_starts_at=opt("saleStartsAt"),
-            sale_ends_at=opt("saleEndsAt"),
-            shards=int(item.get("shards", {"N": "1"})["N"]),
-        )
-
-    @property
-    def stock_keys(self) -> list[str]:
-        """The items that hold this product's stock: itself, or its shards."""
-        if self.shards == 1:
-            return [self.product_id]
-        return [shard_key(self.product_id, i) for i in range(self.shards)]
-
-    def sale_active(self, now: str) -> bool:
-        """Whether `now` (a stored-format instant) lies in the sale window."""
-        starts_ok = self.sale_starts_at is None or self.sale_starts_at <= now
-        ends_ok = self.sale_ends_at is None or now < self.sale_ends_at
-        return starts_ok and ends_ok
-
-    def to_json(self) -> dict[str, Any]:
-        """The contract's Product representation."""
-        body: dict[str, Any] = {
-            "productId": self.product_id,
-            "name": self.name,
-            "price": number(self.price),
-            "stock": self.stock,
-        }
-        optional = {
-            "description": self.description,
-            "imageUrl": self.image_url,
-            "maxPerUser": self.max_per_user,
-            "saleStartsAt": self.sale_starts_at,
-            "saleEndsAt": self.sale_ends_at,
-            "shards": self.shards if self.shards > 1 else None,
-        }
-        body.update({k: v for k, v in optional.items() if v is not None})
-        return body
+def shards_for(stock: int) -> int:
+    """The default shard count for a product of `stock` units."""
+    return max(1, min(contract.MAX_SHARDS, stock // UNITS_PER_SHARD))
 
 
 def shard_key(product_id: str, index: int) -> str:
@@ -101,6 +53,159 @@ def split(stock: int, shards: int) -> list[int]:
     """Stock spread over shards as evenly as whole units allow."""
     base, extra = divmod(stock, shards)
     return [base + (1 if i < extra else 0) for i in range(shards)]
+
+
+def optional_instant(item: Item, name: str) -> datetime | None:
+    """The instant stored in attribute `name`, if any."""
+    value = item.get(name)
+    return None if value is None else instants.parse(value["S"])
+
+
+class Product(NamedTuple):
+    product_id: str
+    name: str
+    price: Decimal
+    stock: int
+    version: int
+    description: str | None = None
+    image_url: str | None = None
+    max_per_user: int | None = None
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+    shards: int = 1
+    cancel_window_minutes: int = contract.DEFAULT_CANCEL_WINDOW_MINUTES
+
+    @classmethod
+    def from_item(cls, item: Item, stock: int | None = None) -> Product:
+        """Build a Product from its item in wire format (a sharded product's stock
+        lives in its shard items and is passed in)."""
+
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return None if value is None else str(value["S"])
+
+        def integer(name: str) -> int | None:
+            value = item.get(name)
+            return None if value is None else int(value["N"])
+
+        return cls(
+            product_id=item["productId"]["S"],
+            name=item["name"]["S"],
+            price=Decimal(item["price"]["N"]),
+            stock=int(item.get("stock", {"N": "0"})["N"]) if stock is None else stock,
+            version=int(item.get("version", {"N": "0"})["N"]),
+            description=text("description"),
+            image_url=text("imageUrl"),
+            max_per_user=integer("maxPerUser"),
+            sale_starts_at=optional_instant(item, "saleStartsAt"),
+            sale_ends_at=optional_instant(item, "saleEndsAt"),
+            shards=integer("shards") or 1,
+            cancel_window_minutes=(
+                contract.DEFAULT_CANCEL_WINDOW_MINUTES
+                if integer("cancelWindowMinutes") is None
+                else int(item["cancelWindowMinutes"]["N"])
+            ),
+        )
+
+    @property
+    def stock_keys(self) -> list[str]:
+        """The items that hold this product's stock: itself, or its shards."""
+        if self.shards == 1:
+            return [self.product_id]
+        return [shard_key(self.product_id, i) for i in range(self.shards)]
+
+    def sale_active(self, moment: datetime) -> bool:
+        """Whether the instant `moment` lies in the sale window."""
+        starts_ok = self.sale_starts_at is None or self.sale_starts_at <= moment
+        ends_ok = self.sale_ends_at is None or moment < self.sale_ends_at
+        return starts_ok and ends_ok
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's Product representation."""
+        body: dict[str, Any] = {
+            "productId": self.product_id,
+            "name": self.name,
+            "price": number(self.price),
+            "stock": self.stock,
+            "shards": self.shards,
+            "cancelWindowMinutes": self.cancel_window_minutes,
+        }
+        optional = {
+            "description": self.description,
+            "imageUrl": self.image_url,
+            "maxPerUser": self.max_per_user,
+            "saleStartsAt": None
+            if self.sale_starts_at is None
+            else instants.canonical(self.sale_starts_at),
+            "saleEndsAt": None
+            if self.sale_ends_at is None
+            else instants.canonical(self.sale_ends_at),
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return body
+
+
+class Snapshot(NamedTuple):
+    """A product and the units each of its stock items holds, read together."""
+
+    product: Product
+    stocks: dict[str, int]
+
+
+def read(client: Any, table: str, product_id: str, shards: int | None = None) -> Snapshot | None:
+    """The product and its stock items, strongly consistent; None if it does not
+    exist. With the right shard count known this is one BatchGetItem; otherwise a
+    GetItem of the product first tells which shards to read."""
+    if shards is None:
+        item = client.get_item(
+            TableName=table, Key={"productId": {"S": product_id}}, ConsistentRead=True
+        ).get("Item")
+        if item is None or "shardOf" in item:
+            return None
+        shards = int(item.get("shards", {"N": "1"})["N"])
+        if shards == 1:
+            product = Product.from_item(item)
+            return Snapshot(product, {product_id: product.stock})
+    items = _batch_read(client, table, [product_id, *_shard_keys(product_id, shards)])
+    item = items.get(product_id)
+    if item is None or "shardOf" in item:
+        return None
+    actual = int(item.get("shards", {"N": "1"})["N"])
+    if actual != shards:
+        # Resharded since the caller last looked: read the shards it has now.
+        return read(client, table, product_id, None if actual == 1 else actual)
+    if actual == 1:
+        product = Product.from_item(item)
+        return Snapshot(product, {product_id: product.stock})
+    stocks = {
+        key: int(items[key]["stock"]["N"]) if key in items else 0
+        for key in _shard_keys(product_id, actual)
+    }
+    product = Product.from_item(item, stock=sum(stocks.values()))
+    return Snapshot(product, stocks)
+
+
+def read_stocks(client: Any, table: str, keys: list[str]) -> dict[str, Item]:
+    """The stock items `keys`, strongly consistent (one BatchGetItem when nothing
+    is throttled)."""
+    return _batch_read(client, table, keys)
+
+
+def _shard_keys(product_id: str, shards: int) -> list[str]:
+    return [] if shards == 1 else [shard_key(product_id, i) for i in range(shards)]
+
+
+def _batch_read(client: Any, table: str, keys: list[str]) -> dict[str, Item]:
+    request: dict[str, Any] = {
+        table: {"Keys": [{"productId": {"S": key}} for key in keys], "ConsistentRead": True}
+    }
+    found: dict[str, Item] = {}
+    while request:
+        response = client.batch_get_item(RequestItems=request)
+        for item in response["Responses"].get(table, []):
+            found[item["productId"]["S"]] = item
+        request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 class Catalog:
@@ -125,6 +230,11 @@ class Catalog:
         # instead of all reading at once when a sale's traffic is at its peak.
         self._refreshing = threading.Lock()
 
+    @property
+    def table(self) -> str:
+        """The Products table's name."""
+        return self._table
+
     def on_change(self, listener: Callable[[str], None]) -> None:
         """Call `listener(product_id)` after this container changes a product."""
         self._listeners.append(listener)
@@ -136,37 +246,19 @@ class Catalog:
             with self._refreshing:
                 cached = self._one.get(product_id)
                 if cached is None or cached[0] <= self._clock():
-                    cached = (self._clock() + self._ttl, self._read(product_id))
+                    known = cached[1] if cached is not None else None
+                    snapshot = read(
+                        self._client,
+                        self._table,
+                        product_id,
+                        None if known is None else known.shards,
+                    )
+                    found = None if snapshot is None else snapshot.product
+                    cached = (self._clock() + self._ttl, found)
                     self._one[product_id] = cached
-        found = cached[1]
-        if found is None:
+        if cached[1] is None:
             raise ProductNotFound(f"product {product_id} does not exist")
-        return found
-
-    def describe(self, product_id: str) -> Product:
-        """One product read now, without its shards' stock (what orders copy)."""
-        item = self._client.get_item(
-            TableName=self._table, Key={"productId": {"S": product_id}}
-        ).get("Item")
-        if item is None or "shardOf" in item:
-            raise ProductNotFound(f"product {product_id} does not exist")
-        return Product.from_item(item)
-
-    def _read(self, product_id: str) -> Product | None:
-        try:
-            product = self.describe(product_id)
-        except ProductNotFound:
-            return None
-        if product.shards == 1:
-            return product
-        keys = [{"productId": {"S": key}} for key in product.stock_keys]
-        stock = 0
-        request = {self._table: {"Keys": keys, "ProjectionExpression": "stock"}}
-        while request:
-            response = self._client.batch_get_item(RequestItems=request)
-            stock += sum(int(i["stock"]["N"]) for i in response["Responses"][self._table])
-            request = response.get("UnprocessedKeys") or {}
-        return product._replace(stock=stock)
+        return cached[1]
 
     def list(self) -> list[Product]:
         """Every product with its stock, sorted by id (cached; one Scan)."""
@@ -181,85 +273,140 @@ class Catalog:
 
     def _scan(self) -> builtins.list[Product]:
         items: list[Item] = []
-        for page in self._client.get_paginator("scan").paginate(TableName=self._table):
+        for page in self._client.get_paginator("scan").paginate(
+            TableName=self._table, ConsistentRead=True
+        ):
             items.extend(page["Items"])
-        shard_stock: dict[str, int] = {}
-        for item in items:
-            if "shardOf" in item:
-                owner = item["shardOf"]["S"]
-                shard_stock[owner] = shard_stock.get(owner, 0) + int(item["stock"]["N"])
-        products = [
-            Product.from_item(item, shard_stock.get(item["productId"]["S"]))
-            if int(item.get("shards", {"N": "1"})["N"]) > 1
-            else Product.from_item(item)
-            for item in items
-            if "shardOf" not in item
-        ]
-        products.sort(key=lambda p: p.product_id)
+        products = assemble(items)
         self._listing = (self._clock() + self._ttl, products)
         return products
 
     def put(self, spec: ProductInput) -> Product:
-        """Create or replace a product and its stock shards in one transaction."""
-        previous = self._client.get_item(
-            TableName=self._table,
-            Key={"productId": {"S": spec.product_id}},
-            ProjectionExpression="shards",
-        ).get("Item", {})
-        old_shards = int(previous.get("shards", {"N": "1"})["N"])
-        # Orders only compare versions for equality, so a fresh unique number
-        # serves, and the product and its shards can share it without a read.
-        product = Product(
-            product_id=spec.product_id,
-            name=spec.name,
-            price=spec.price,
-            stock=spec.stock,
-            version=time.time_ns(),
-            description=spec.description,
-            image_url=spec.image_url,
-            max_per_user=spec.max_per_user,
-            sale_starts_at=spec.sale_starts_at,
-            sale_ends_at=spec.sale_ends_at,
-            shards=spec.shards,
-        )
-        writes = [{"Put": {"TableName": self._table, "Item": _product_item(product)}}]
-        if product.shards > 1:
-            for index, stock in enumerate(split(product.stock, product.shards)):
-                writes.append(
-                    {"Put": {"TableName": self._table, "Item": _shard_item(product, index, stock)}}
-                )
-        for index in range(
-            product.shards if product.shards > 1 else 0, old_shards if old_shards > 1 else 0
-        ):
-            key = {"productId": {"S": shard_key(product.product_id, index)}}
-            writes.append({"Delete": {"TableName": self._table, "Key": key}})
-        if len(writes) == 1:
-            self._client.put_item(**writes[0]["Put"])
-        else:
-            self._client.transact_write_items(TransactItems=writes)
+        """Create or replace a product and its stock shards in one transaction.
+
+        The transaction is conditional on the product item being exactly the one
+        read just before (its version, or its absence), so it deletes exactly the
+        shards that exist: two concurrent PUTs with different shard counts are
+        serialised, the loser re-reads and retries, and no shard is ever orphaned.
+        """
+        shards = spec.shards if spec.shards is not None else shards_for(spec.stock)
+        for _ in range(PUT_ATTEMPTS):
+            current = self._client.get_item(
+                TableName=self._table,
+                Key={"productId": {"S": spec.product_id}},
+                ProjectionExpression="shards, version, shardOf",
+                ConsistentRead=True,
+            ).get("Item")
+            if current is not None and "shardOf" in current:
+                raise ProductNotFound(f"{spec.product_id} is a stock shard, not a product")
+            old_shards = int((current or {}).get("shards", {"N": "1"})["N"])
+            product = _new_product(spec, shards)
+            writes = _put_writes(self._table, product, current, old_shards)
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except ClientError as exc:
+                if not _lost_race(exc):
+                    raise
+                time.sleep(random.uniform(0, 0.05))
+                continue
+            self._changed(product.product_id)
+            return product
+        raise Busy("the product is being changed by someone else; try again")
+
+    def _changed(self, product_id: str) -> None:
         self._listing = None
-        self._one.pop(product.product_id, None)
+        self._one.pop(product_id, None)
         for listener in self._listeners:
-            listener(product.product_id)
-        return product
+            listener(product_id)
 
 
-def _guarded_fields(product: Product) -> Item:
+def assemble(items: list[Item]) -> list[Product]:
+    """Products from a scan of the Products table (shard stock summed per product)."""
+    shard_stock: dict[str, int] = {}
+    for item in items:
+        if "shardOf" in item:
+            owner = item["shardOf"]["S"]
+            shard_stock[owner] = shard_stock.get(owner, 0) + int(item["stock"]["N"])
+    products = [
+        Product.from_item(item, shard_stock.get(item["productId"]["S"], 0))
+        if int(item.get("shards", {"N": "1"})["N"]) > 1
+        else Product.from_item(item)
+        for item in items
+        if "shardOf" not in item
+    ]
+    products.sort(key=lambda p: p.product_id)
+    return products
+
+
+def _new_product(spec: ProductInput, shards: int) -> Product:
+    # Orders compare versions only for equality, so a fresh unique number serves,
+    # and the product and its shards share it without a read.
+    return Product(
+        product_id=spec.product_id,
+        name=spec.name,
+        price=spec.price,
+        stock=spec.stock,
+        version=time.time_ns(),
+        description=spec.description,
+        image_url=spec.image_url,
+        max_per_user=spec.max_per_user,
+        sale_starts_at=spec.sale_starts_at,
+        sale_ends_at=spec.sale_ends_at,
+        shards=shards,
+        cancel_window_minutes=spec.cancel_window_minutes,
+    )
+
+
+def _put_writes(
+    table: str, product: Product, current: Item | None, old_shards: int
+) -> list[dict[str, Any]]:
+    if current is None:
+        guard: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(productId)"}
+    else:
+        guard = {
+            "ConditionExpression": "version = :seen",
+            "ExpressionAttributeValues": {":seen": current["version"]},
+        }
+    writes: list[dict[str, Any]] = [
+        {"Put": {"TableName": table, "Item": product_item(product), **guard}}
+    ]
+    if product.shards > 1:
+        for index, stock in enumerate(split(product.stock, product.shards)):
+            writes.append({"Put": {"TableName": table, "Item": shard_item(product, index, stock)}})
+    first_gone = product.shards if product.shards > 1 else 0
+    for index in range(first_gone, old_shards if old_shards > 1 else 0):
+        key = {"productId": {"S": shard_key(product.product_id, index)}}
+        writes.append({"Delete": {"TableName": table, "Key": key}})
+    return writes
+
+
+def _lost_race(exc: ClientError) -> bool:
+    """Whether a product transaction failed because another writer got there first."""
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    codes = {reason.get("Code") for reason in reasons}
+    return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"})
+
+
+def guarded_fields(product: Product) -> Item:
     """What every stock item carries so an order's condition can check it."""
     item: Item = {"version": {"N": str(product.version)}, "price": {"N": str(product.price)}}
     if product.sale_starts_at is not None:
-        item["saleStartsAt"] = {"S": product.sale_starts_at}
+        item["saleStartsAt"] = {"S": instants.canonical(product.sale_starts_at)}
     if product.sale_ends_at is not None:
-        item["saleEndsAt"] = {"S": product.sale_ends_at}
+        item["saleEndsAt"] = {"S": instants.canonical(product.sale_ends_at)}
     return item
 
 
-def _product_item(product: Product) -> Item:
+def product_item(product: Product) -> Item:
+    """The product's own item."""
     item: Item = {
         "productId": {"S": product.product_id},
         "name": {"S": product.name},
         "shards": {"N": str(product.shards)},
-        **_guarded_fields(product),
+        "cancelWindowMinutes": {"N": str(product.cancel_window_minutes)},
+        **guarded_fields(product),
     }
     if product.shards == 1:
         item["stock"] = {"N": str(product.stock)}
@@ -272,10 +419,16 @@ def _product_item(product: Product) -> Item:
     return item
 
 
-def _shard_item(product: Product, index: int, stock: int) -> Item:
+def shard_item(product: Product, index: int, stock: int) -> Item:
+    """One stock shard's item."""
     return {
         "productId": {"S": shard_key(product.product_id, index)},
         "shardOf": {"S": product.product_id},
         "stock": {"N": str(stock)},
-        **_guarded_fields(product),
+        **guarded_fields(product),
     }
+
+
+def stocks_of(items: Mapping[str, Item], keys: list[str]) -> dict[str, int]:
+    """Units per stock item (a missing item holds none)."""
+    return {key: int(items[key]["stock"]["N"]) if key in items else 0 for key in keys}

@@ -45,6 +45,23 @@ class OrderNotFound(FlashSaleError):
     status = 404
 
 
+class NotFound(FlashSaleError):
+    """No such route (what API Gateway's gateway response says too)."""
+
+    code = "NOT_FOUND"
+    status = 404
+
+
+class MethodNotAllowed(FlashSaleError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+
+class OrderNotCancellable(FlashSaleError):
+    code = "ORDER_NOT_CANCELLABLE"
+    status = 409
+
+
 class OutOfStock(FlashSaleError):
     code = "OUT_OF_STOCK"
     status = 409

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import instants
 from chalicelib.catalog import number
 from chalicelib.observability import logger
 from chalicelib.orders import Order
@@ -54,7 +55,7 @@ def message_text(order: Order) -> str:
             f"Quantity:   {order.quantity}",
             f"Unit price: {order.unit_price}",
             f"Total:      {order.total_amount}",
-            f"Placed at:  {order.created_at}",
+            f"Placed at:  {instants.canonical(order.created_at)}",
         ]
     )
 

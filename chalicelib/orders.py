@@ -1,4 +1,30 @@
-"""The order writer: one DynamoDB TransactWriteItems request per order."""
+"""The order writer: one DynamoDB TransactWriteItems per attempt, a bounded
+number of requests per order whatever happens.
+
+How an order is placed (README, "How an order is placed", has the why):
+
+1. The product comes from the container's cache (filled by one consistent read
+   of the product and its stock items) with a per-item stock *hint*.
+2. `plan` picks the stock items from the hints: one item that holds the whole
+   quantity when there is one (chosen at random, weighted by units, so
+   concurrent buyers spread over the shards), else the fewest items that do.
+   The planned units are reserved in the hints until the answer comes back, so
+   threads of one container do not plan on the same units.
+3. One TransactWriteItems: the stock decrements (each conditional on enough
+   units, the product's version and price and the sale window), the order put
+   (conditional on the order not existing: a replay finds its own order) and,
+   for limited products, the shopper's purchase counter.
+4. A cancelled transaction is turned into a `Verdict` by `judge`, a pure
+   function of DynamoDB's answer (`ALL_OLD` on every item says why with no
+   extra read), and `OrderService._place` acts on it: return the replayed
+   order, refuse (key reused, gone, window, limit, sold out), re-read and
+   re-plan (stale product, short stock), or back off and retry (conflict,
+   throttling).
+
+Retries live in one layer: this loop. The client it uses has botocore's own
+retries switched off, and every order request makes at most `MAX_CALLS`
+DynamoDB requests in total (reads included) before it answers 503 BUSY.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +35,16 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import observability
-from chalicelib.catalog import Catalog, Item, Product, number
+from chalicelib import aws, catalog, instants, observability
+from chalicelib.catalog import Catalog, Item, Product, Snapshot, number
 from chalicelib.errors import (
     Busy,
     FlashSaleError,
@@ -30,33 +57,30 @@ from chalicelib.errors import (
     SaleNotActive,
 )
 from chalicelib.settings import Settings
-from chalicelib.validation import OrderRequest, format_instant
+from chalicelib.validation import OrderRequest
 
-# Order ids derived from an Idempotency-Key live in their own UUID namespace, so a
-# replayed request targets the very same Orders item and cannot create a second one.
+# Order ids derived from an Idempotency-Key live in their own UUID namespace.
 _KEYED_ORDERS = uuid.UUID("5b0f4a5e-8f55-4c6e-9d8e-0d6f1a5e7c21")
-# Cancellation reasons that mean "try again", not "no".
-_TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
-_THROTTLED = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "TransactionInProgressException",
-    "InternalServerError",
-}
 _FAILED = "ConditionalCheckFailed"
-MAX_ATTEMPTS = 6
+# DynamoDB requests one order request may make, all attempts and reads included.
+MAX_CALLS = 6
 BACKOFF_BASE = 0.02
 BACKOFF_CAP = 0.4
-MAX_REFRESHES = 3
 PURCHASE_COUNTER_LIFETIME = timedelta(days=30)
+CONFIRMED = "CONFIRMED"
+CANCELLED = "CANCELLED"
+
+T = TypeVar("T")
+Allocation = tuple[tuple[str, int], ...]  # (stock item key, units taken from it)
 
 
-def order_id_for(idempotency_key: str | None) -> str:
-    """A fresh order id, or the one an Idempotency-Key always maps to."""
+def order_id_for(user_id: str, idempotency_key: str | None) -> str:
+    """A fresh order id, or the one a shopper's Idempotency-Key always maps to.
+    Keys are scoped to the shopper: two shoppers using the same key never meet."""
     if idempotency_key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(_KEYED_ORDERS, idempotency_key))
+    # User ids never contain a newline, so the pair is unambiguous.
+    return str(uuid.uuid5(_KEYED_ORDERS, f"{user_id}\n{idempotency_key}"))
 
 
 class Order(NamedTuple):
@@ -68,12 +92,22 @@ class Order(NamedTuple):
     unit_price: Decimal
     total_amount: Decimal
     status: str
-    created_at: str
+    created_at: datetime
+    allocation: Allocation = ()
+    email: str | None = None
+    cancelled_at: datetime | None = None
 
     @classmethod
-    def confirm(cls, order_id: str, request: OrderRequest, product: Product) -> Order:
+    def confirm(
+        cls,
+        order_id: str,
+        request: OrderRequest,
+        product: Product,
+        moment: datetime,
+        allocation: Allocation,
+        email: str | None = None,
+    ) -> Order:
         """A confirmed order for `request` at the product's current price."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
         return cls(
             order_id=order_id,
             user_id=request.user_id,
@@ -82,13 +116,17 @@ class Order(NamedTuple):
             quantity=request.quantity,
             unit_price=product.price,
             total_amount=product.price * request.quantity,
-            status="CONFIRMED",
-            created_at=now.replace("+00:00", "Z"),
+            status=CONFIRMED,
+            created_at=moment,
+            allocation=allocation,
+            email=email,
         )
 
     @classmethod
     def from_item(cls, item: Item) -> Order:
         """Build an Order from a DynamoDB item in wire format."""
+        taken = item.get("allocation", {}).get("M", {})
+        cancelled = item.get("cancelledAt")
         return cls(
             order_id=item["orderId"]["S"],
             user_id=item["userId"]["S"],
@@ -98,12 +136,15 @@ class Order(NamedTuple):
             unit_price=Decimal(item["unitPrice"]["N"]),
             total_amount=Decimal(item["totalAmount"]["N"]),
             status=item["status"]["S"],
-            created_at=item["createdAt"]["S"],
+            created_at=instants.parse(item["createdAt"]["S"]),
+            allocation=tuple(sorted((key, int(units["N"])) for key, units in taken.items())),
+            email=item["email"]["S"] if "email" in item else None,
+            cancelled_at=None if cancelled is None else instants.parse(cancelled["S"]),
         )
 
     def to_item(self) -> Item:
         """The Orders table item."""
-        return {
+        item: Item = {
             "orderId": {"S": self.order_id},
             "userId": {"S": self.user_id},
             "productId": {"S": self.product_id},
@@ -112,12 +153,19 @@ class Order(NamedTuple):
             "unitPrice": {"N": str(self.unit_price)},
             "totalAmount": {"N": str(self.total_amount)},
             "status": {"S": self.status},
-            "createdAt": {"S": self.created_at},
+            "createdAt": {"S": instants.canonical(self.created_at)},
+            # Where the units came from: a cancellation puts them back there.
+            "allocation": {"M": {key: {"N": str(units)} for key, units in self.allocation}},
         }
+        if self.email is not None:
+            item["email"] = {"S": self.email}
+        if self.cancelled_at is not None:
+            item["cancelledAt"] = {"S": instants.canonical(self.cancelled_at)}
+        return item
 
     def to_json(self) -> dict[str, Any]:
         """The contract's Order representation."""
-        return {
+        body: dict[str, Any] = {
             "orderId": self.order_id,
             "userId": self.user_id,
             "productId": self.product_id,
@@ -126,8 +174,13 @@ class Order(NamedTuple):
             "unitPrice": number(self.unit_price),
             "totalAmount": number(self.total_amount),
             "status": self.status,
-            "createdAt": self.created_at,
+            "createdAt": instants.canonical(self.created_at),
         }
+        if self.cancelled_at is not None:
+            body["cancelledAt"] = instants.canonical(self.cancelled_at)
+        if self.email is not None:
+            body["email"] = self.email
+        return body
 
     def answers(self, request: OrderRequest) -> bool:
         """Whether this stored order is what `request` asked for (a true replay)."""
@@ -143,30 +196,217 @@ class Placed(NamedTuple):
     replayed: bool
 
 
-class _Stale(Exception):
-    """The cached product was out of date; the transaction must be rebuilt."""
+# --- planning: which stock items an order takes its units from -----------------
 
 
-class _Transient(Exception):
-    """DynamoDB asked us to try again (conflict or throttling)."""
+def plan(
+    hints: Mapping[str, int],
+    quantity: int,
+    rng: random.Random,
+    rank: Callable[[str], float] = lambda key: 0.0,
+) -> Allocation | None:
+    """The stock items to take `quantity` units from, by what `hints` believes
+    they hold; None when they hold too little in all. When no single item
+    suffices, the fullest items are taken (the fewest items, the fewest chances
+    to meet another order); `rank` breaks ties, and each container ranks items
+    its own way, so containers taking the last units spread over them."""
+    if sum(max(units, 0) for units in hints.values()) < quantity:
+        return None
+    whole = [key for key, units in hints.items() if units >= quantity]
+    if whole:
+        # Weighted by units: shards drain evenly, so the last units are spread
+        # thin late rather than early, and buyers rarely meet on one item.
+        (key,) = rng.choices(whole, weights=[hints[key] for key in whole])
+        return ((key, quantity),)
+    taken: list[tuple[str, int]] = []
+    needed = quantity
+    for key in sorted(hints, key=lambda k: (-hints[k], rank(k))):
+        take = min(hints[key], needed)
+        if take > 0:
+            taken.append((key, take))
+            needed -= take
+        if not needed:
+            break
+    return tuple(taken)
 
 
-class _Short(Exception):
-    """Shards of a sharded product held too little; their stock as seen now."""
-
-    def __init__(self, seen: dict[str, int]) -> None:
-        super().__init__()
-        self.seen = seen
+# --- judging: why a transaction was cancelled -------------------------------------
 
 
-Allocation = list[tuple[str, int]]  # (stock item key, units taken from it)
+class Attempt(NamedTuple):
+    request: OrderRequest
+    product: Product
+    allocation: Allocation
+    moment: datetime
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The order already exists and is what was asked for."""
+
+    order: Order
+
+
+@dataclass(frozen=True)
+class KeyReused:
+    """The Idempotency-Key's order exists with another product or quantity."""
+
+
+@dataclass(frozen=True)
+class ProductGone:
+    """The product's item does not exist."""
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The cached product (version, price, shards) is out of date."""
+
+
+@dataclass(frozen=True)
+class WindowClosed:
+    """The sale is not open at the attempt's moment."""
+
+    message: str
+    opens_at: datetime | None  # when a not-yet-open sale opens
+
+
+@dataclass(frozen=True)
+class LimitReached:
+    """The shopper's purchases plus this order pass the per-user limit."""
+
+    bought: int
+
+
+@dataclass(frozen=True)
+class Short:
+    """These stock items held fewer units than the attempt took (units seen)."""
+
+    seen: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Transient:
+    """DynamoDB asked us to come back (conflict, throttling)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unexplained:
+    """An answer this module does not understand: a bug or an outage, not a no."""
+
+    code: str
+
+
+Verdict = (
+    Replayed
+    | KeyReused
+    | ProductGone
+    | Stale
+    | WindowClosed
+    | LimitReached
+    | Short
+    | Transient
+    | Unexplained
+)
+
+
+def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
+    """What a failed TransactWriteItems answer means for this attempt. Pure."""
+    code = str(response.get("Error", {}).get("Code", ""))
+    if code in aws.THROTTLING:
+        return Transient(code)
+    if code != "TransactionCanceledException":
+        return Unexplained(code)
+    count = len(attempt.allocation)
+    reasons = list(response.get("CancellationReasons") or [])
+    reasons += [{}] * (count + 2 - len(reasons))
+    stock, order, purchase = reasons[:count], reasons[count], reasons[count + 1]
+    # The order already exists: a replay (or a key reused) whatever else changed.
+    if order.get("Code") == _FAILED and "Item" in order:
+        existing = Order.from_item(order["Item"])
+        return Replayed(existing) if existing.answers(attempt.request) else KeyReused()
+    seen: dict[str, int] = {}
+    for (key, units), reason in zip(attempt.allocation, stock, strict=True):
+        if reason.get("Code") != _FAILED:
+            continue
+        item = reason.get("Item")
+        if item is None:
+            # A shard that is gone was resharded away; a product item that is
+            # gone means the product is.
+            return Stale() if attempt.product.shards > 1 else ProductGone()
+        cached = attempt.product
+        if (int(item["version"]["N"]), Decimal(item["price"]["N"])) != (
+            cached.version,
+            cached.price,
+        ):
+            return Stale()
+        window = _window(item, cached)
+        if not window.sale_active(attempt.moment):
+            return WindowClosed(_window_message(window, attempt.moment), _opens(window, attempt))
+        held = int(item["stock"]["N"])
+        if held >= units:
+            return Stale()  # failed for no reason we can see: re-read, never guess
+        seen[key] = held
+    if seen:
+        return Short(seen)
+    if purchase.get("Code") == _FAILED:
+        return LimitReached(int(purchase.get("Item", {}).get("purchased", {}).get("N", "0")))
+    for reason in reasons:
+        if reason.get("Code") in aws.TRANSIENT_CANCELLATIONS:
+            return Transient(str(reason["Code"]))
+    return Unexplained(code)
+
+
+def _window(item: Item, cached: Product) -> Product:
+    return cached._replace(
+        sale_starts_at=catalog.optional_instant(item, "saleStartsAt"),
+        sale_ends_at=catalog.optional_instant(item, "saleEndsAt"),
+    )
+
+
+def _opens(window: Product, attempt: Attempt) -> datetime | None:
+    starts = window.sale_starts_at
+    return starts if starts is not None and attempt.moment < starts else None
+
+
+def _window_message(product: Product, moment: datetime) -> str:
+    if product.sale_starts_at is not None and moment < product.sale_starts_at:
+        return f"the sale for {product.name} starts at {instants.canonical(product.sale_starts_at)}"
+    return f"the sale for {product.name} has ended"
+
+
+# --- acting: the order loop ----------------------------------------------------------
+
+
+class _Budget:
+    """The DynamoDB requests an order request may still make, and how many of
+    them DynamoDB asked to come back later (the backoff grows with those)."""
+
+    def __init__(self, calls: int) -> None:
+        self.left = calls
+        self.transient = 0
+
+    def spend(self) -> None:
+        if self.left <= 0:
+            raise Busy("too many shoppers at once; try again")
+        self.left -= 1
+
+
+class _Belief(NamedTuple):
+    """What this container answers without asking DynamoDB, until `until`."""
+
+    until: float
+    remaining: int | None = None  # units left, when short
+    closed: str | None = None  # why the sale is not open, when it is not
 
 
 class OrderService:
-    """Places and reads orders. Products are cached per container: every order's
-    transaction re-checks the cached version and price, so a stale entry can cost a
-    retry but never an order at the wrong price. A product known to be sold out is
-    answered from memory for `sold_out_ttl` seconds."""
+    """Places and reads orders. Products are cached per container with a stock
+    hint per item; every transaction re-checks what the cache assumed, so a
+    stale entry can cost a retry but never a wrong order. What DynamoDB last
+    said about a sold-out or closed sale is answered from memory for
+    `belief_ttl` seconds (one request a second looks again)."""
 
     def __init__(
         self,
@@ -175,28 +415,42 @@ class OrderService:
         catalog: Catalog,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        sold_out_ttl: float = 1.0,
+        belief_ttl: float = 1.0,
+        reader: Any = None,
+        rng: random.Random | None = None,
     ) -> None:
-        self._client = client
+        self._client = client  # botocore retries off: this loop is the retry layer
+        self._reader = reader if reader is not None else client  # plain reads of orders
         self._settings = settings
         self._catalog = catalog
         self._sleep = sleep
         self._clock = clock
-        self._sold_out_ttl = sold_out_ttl
+        self._belief_ttl = belief_ttl
+        self._rng = rng or random.Random()
+        # This container's own order of stock items for orders that need several.
+        self._salt = self._rng.random()
+        self._lock = threading.Lock()
         self._products: dict[str, Product] = {}
-        self._sold_out: dict[str, float] = {}
-        self._filling = threading.Lock()
+        self._hints: dict[str, dict[str, int]] = {}
+        self._beliefs: dict[str, _Belief] = {}
+        self._reading: dict[str, threading.Lock] = {}
+        self._read_at: dict[str, float] = {}
         catalog.on_change(self.forget)
 
     def forget(self, product_id: str) -> None:
         """Drop what this container believes about a product (it was just changed)."""
-        self._products.pop(product_id, None)
-        self._sold_out.pop(product_id, None)
+        with self._lock:
+            self._products.pop(product_id, None)
+            self._hints.pop(product_id, None)
+            self._beliefs.pop(product_id, None)
+            self._read_at.pop(product_id, None)
 
-    def place(self, request: OrderRequest, idempotency_key: str | None = None) -> Placed:
+    def place(
+        self, request: OrderRequest, idempotency_key: str | None = None, email: str | None = None
+    ) -> Placed:
         """Place an order atomically: stock, per-user count and order in one write."""
         try:
-            placed = self._place(request, idempotency_key)
+            placed = self._place(request, idempotency_key, email)
         except FlashSaleError as error:
             observability.logger.info(
                 "order rejected", reason=error.code, product_id=request.product_id
@@ -214,122 +468,250 @@ class OrderService:
             observability.count("OrdersPlaced")
         return placed
 
-    def _place(self, request: OrderRequest, idempotency_key: str | None) -> Placed:
-        order_id = order_id_for(idempotency_key)
-        product = self._cached_product(request.product_id)
-        if self._still_sold_out(product.product_id):
-            # Sold out moments ago: no write, and nothing near the hot item. A keyed
-            # request may still be the replay of an order placed before the end;
-            # one read of its own order (its own partition) tells.
-            if idempotency_key is not None:
-                replayed = self._find(order_id)
-                if replayed is not None:
-                    if not replayed.answers(request):
-                        raise IdempotencyKeyReused(
-                            "this Idempotency-Key was already used for a different order"
-                        )
-                    return Placed(replayed, replayed=True)
-            raise OutOfStock(f"{product.name} is sold out")
-        refreshes = transient = shortages = 0
-        seen: dict[str, int] = {}  # stock per shard, as failed attempts reported it
+    def _place(self, request: OrderRequest, key: str | None, email: str | None) -> Placed:
+        order_id = order_id_for(request.user_id, key)
+        budget = _Budget(MAX_CALLS)
+        product = self._product(request.product_id, budget)
+        refusal = self._believed_refusal(product, request)
+        if refusal is not None:
+            return self._unless_replayed(refusal, order_id, request, key, budget)
+        unsure = False  # an earlier attempt may have committed (the answer was lost)
         while True:
             if product.max_per_user is not None and request.quantity > product.max_per_user:
-                product = self._refresh(request.product_id)
+                # The limit may have been raised elsewhere: look (at most once a
+                # belief period per container) before refusing.
+                product = self._fresh(product, budget, max_age=self._belief_ttl).product
                 if product.max_per_user is not None and request.quantity > product.max_per_user:
-                    raise PurchaseLimitExceeded(
+                    limit = PurchaseLimitExceeded(
                         f"at most {product.max_per_user} per customer for this product"
                     )
+                    return self._unless_replayed(limit, order_id, request, key, budget)
+            allocation = self._reserve(product, request.quantity)
+            if allocation is None:
+                snapshot = self._fresh(product, budget)
+                product = snapshot.product
+                left = sum(snapshot.stocks.values())
+                if left < request.quantity:
+                    short = self._sold_out(product, left)
+                    return self._unless_replayed(short, order_id, request, key, budget)
+                continue
+            moment = instants.now()
+            order = Order.confirm(order_id, request, product, moment, allocation, email)
             try:
-                allocation = self._allocate(product, request.quantity, seen)
-            except OutOfStock as error:
-                self._note_sold_out(product, error)
-                raise
-            order = Order.confirm(order_id, request, product)
-            now = format_instant(datetime.now(UTC))
-            try:
+                budget.spend()
                 self._client.transact_write_items(
-                    TransactItems=self._transaction(order, product, allocation, now)
+                    TransactItems=self._transaction(order, product, moment)
                 )
-                self._sold_out.pop(product.product_id, None)  # restocked, if it was out
-                return Placed(order, replayed=False)
             except ClientError as exc:
-                try:
-                    replay = self._explain(exc, request, product, allocation, now)
-                except _Short as short:
-                    seen.update(short.seen)
-                    shortages += 1
-                    if shortages > product.shards + MAX_REFRESHES:
-                        raise Busy("stock is moving fast; try again") from exc
-                    continue
-                except _Stale:
-                    refreshes += 1
-                    if refreshes > MAX_REFRESHES:
-                        raise Busy("the product is being updated; try again") from exc
-                    product = self._products[request.product_id]
-                    seen.clear()
-                    continue
-                except _Transient:
-                    transient += 1
-                    if transient >= MAX_ATTEMPTS:
-                        raise Busy("too many shoppers at once; try again") from exc
-                    # Full jitter keeps colliding buyers from retrying in lockstep.
-                    self._sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**transient)))
-                    continue
-                except OutOfStock as error:
-                    self._note_sold_out(product, error)
+                self._release(product.product_id, allocation)
+                failure: Exception = exc
+                verdict = judge(exc.response, Attempt(request, product, allocation, moment))
+            except BotoCoreError as exc:
+                # No answer (timeout, connection reset): the write may or may not
+                # have happened. Trying again with the same order id is safe.
+                self._release(product.product_id, allocation)
+                unsure, failure = True, exc
+                verdict = Transient("no answer")
+            else:
+                with self._lock:
+                    self._beliefs.pop(product.product_id, None)
+                return Placed(order, replayed=False)
+
+            match verdict:
+                case Replayed(order=existing):
+                    return Placed(existing, replayed=not (unsure and existing == order))
+                case KeyReused():
+                    raise IdempotencyKeyReused(
+                        "this Idempotency-Key was already used for a different order"
+                    )
+                case ProductGone():
+                    self.forget(product.product_id)
+                    raise ProductNotFound(f"product {request.product_id} does not exist")
+                case Stale():
+                    product = self._fresh(product, budget).product
+                case WindowClosed(message=message, opens_at=opens_at):
+                    self._believe_closed(product.product_id, message, opens_at)
+                    raise SaleNotActive(message)
+                case LimitReached(bought=bought):
+                    raise PurchaseLimitExceeded(
+                        f"at most {product.max_per_user} per customer; you already have {bought}"
+                    )
+                case Short(seen=seen):
+                    self._learn(product.product_id, seen)
+                    if product.shards == 1:
+                        # The one item's ALL_OLD is the whole truth: no read needed.
+                        raise self._sold_out(product, seen[product.product_id])
+                    # After the first short shard, fresh numbers for all of them.
+                    product = self._fresh(product, budget).product
+                case Transient():
+                    self._back_off(budget, failure)
+                case Unexplained():
+                    raise failure
+
+    def _back_off(self, budget: _Budget, failure: Exception) -> None:
+        if budget.left == 0:
+            raise Busy("too many shoppers at once; try again") from failure
+        budget.transient += 1
+        # Full jitter keeps colliding buyers from retrying in lockstep.
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**budget.transient)
+        self._sleep(self._rng.uniform(0, ceiling))
+
+    def _read(self, budget: _Budget, read: Callable[[], T]) -> T:
+        """One read of the order path, retried here (never by botocore) when
+        DynamoDB is busy, within the order's budget."""
+        while True:
+            budget.spend()
+            try:
+                return read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in aws.THROTTLING:
                     raise
-                return Placed(replay, replayed=True)
+                self._back_off(budget, exc)
+            except BotoCoreError as exc:
+                self._back_off(budget, exc)
 
-    def _still_sold_out(self, product_id: str) -> bool:
-        """Whether to answer sold out from memory. When the belief expires, the
-        first request renews it and goes to DynamoDB to look; until it is back,
-        the others keep the answer (one probe per product per second, no herd)."""
-        deadline = self._sold_out.get(product_id)
-        if deadline is None:
-            return False
+    # --- what this container knows ---------------------------------------------------
+
+    def _product(self, product_id: str, budget: _Budget) -> Product:
+        cached = self._products.get(product_id)
+        if cached is not None:
+            return cached
+        # When a sale opens every thread misses at once; one read fills the cache.
+        with self._reading_lock(product_id):
+            cached = self._products.get(product_id)
+            if cached is not None:
+                return cached
+            snapshot = self._read(
+                budget, lambda: catalog.read(self._client, self._catalog.table, product_id)
+            )
+            if snapshot is None:
+                raise ProductNotFound(f"product {product_id} does not exist")
+            self._remember(snapshot)
+            return snapshot.product
+
+    def _fresh(self, product: Product, budget: _Budget, max_age: float = 0.0) -> Snapshot:
+        """The product and its stock items now (one consistent read). Threads that
+        ask while a read is on its way share its answer instead of reading again,
+        as do those content with one at most `max_age` seconds old."""
+        asked = self._clock() - max_age
+        with self._reading_lock(product.product_id):
+            cached = self._products.get(product.product_id)
+            if cached is not None and self._read_at.get(product.product_id, -1.0) >= asked:
+                hints = self._hints.get(product.product_id, {})
+                return Snapshot(cached, {key: max(units, 0) for key, units in hints.items()})
+            snapshot = self._read(
+                budget,
+                lambda: catalog.read(
+                    self._client, self._catalog.table, product.product_id, product.shards
+                ),
+            )
+            if snapshot is None:
+                self.forget(product.product_id)
+                raise ProductNotFound(f"product {product.product_id} does not exist")
+            self._remember(snapshot)
+            return snapshot
+
+    def _reading_lock(self, product_id: str) -> threading.Lock:
+        with self._lock:
+            return self._reading.setdefault(product_id, threading.Lock())
+
+    def _remember(self, snapshot: Snapshot) -> None:
+        product_id = snapshot.product.product_id
+        with self._lock:
+            self._products[product_id] = snapshot.product
+            self._hints[product_id] = dict(snapshot.stocks)
+            self._read_at[product_id] = self._clock()
+
+    def _reserve(self, product: Product, quantity: int) -> Allocation | None:
+        with self._lock:
+            hints = self._hints.setdefault(product.product_id, {})
+            allocation = plan(hints, quantity, self._rng, self._rank)
+            for key, units in allocation or ():
+                hints[key] = hints.get(key, 0) - units
+            return allocation
+
+    def _rank(self, key: str) -> float:
+        return random.Random(f"{self._salt}:{key}").random()
+
+    def _release(self, product_id: str, allocation: Allocation) -> None:
+        with self._lock:
+            hints = self._hints.get(product_id)
+            if hints is not None:
+                for key, units in allocation:
+                    hints[key] = hints.get(key, 0) + units
+
+    def _learn(self, product_id: str, seen: Mapping[str, int]) -> None:
+        with self._lock:
+            self._hints.setdefault(product_id, {}).update(seen)
+
+    def _believed_refusal(self, product: Product, request: OrderRequest) -> FlashSaleError | None:
+        """A refusal from memory, if DynamoDB said so less than `belief_ttl` ago.
+        When a belief runs out, the first request renews it and goes to look; the
+        others keep the answer meanwhile (one look per product per second)."""
+        belief = self._beliefs.get(product.product_id)
+        if belief is None:
+            return None
         now = self._clock()
-        if deadline > now:
-            return True
-        with self._filling:
-            if self._sold_out.get(product_id, 0.0) > now:
-                return True
-            self._sold_out[product_id] = now + self._sold_out_ttl
-        return False
+        if belief.until <= now:
+            with self._lock:
+                current = self._beliefs.get(product.product_id)
+                if current is None:
+                    return None
+                if current.until <= now:
+                    self._beliefs[product.product_id] = current._replace(
+                        until=now + self._belief_ttl
+                    )
+                    return None
+                belief = current
+        if belief.closed is not None:
+            return SaleNotActive(belief.closed)
+        if belief.remaining is not None and request.quantity > belief.remaining:
+            return _out_of_stock(product, belief.remaining)
+        return None
 
-    def _note_sold_out(self, product: Product, error: OutOfStock) -> None:
-        if error.remaining == 0:
-            self._sold_out[product.product_id] = self._clock() + self._sold_out_ttl
-        else:
-            self._sold_out.pop(product.product_id, None)
+    def _sold_out(self, product: Product, left: int) -> OutOfStock:
+        with self._lock:
+            self._beliefs[product.product_id] = _Belief(
+                until=self._clock() + self._belief_ttl, remaining=left
+            )
+        return _out_of_stock(product, left)
 
-    def _allocate(self, product: Product, quantity: int, seen: dict[str, int]) -> Allocation:
-        """Where to take the units from: a random shard not yet found short, else,
-        once every shard has reported, the fullest shards together."""
-        keys = product.stock_keys
-        if len(keys) == 1:
-            return [(keys[0], quantity)]
-        untried = [key for key in keys if key not in seen]
-        if untried:
-            return [(random.choice(untried), quantity)]
-        total = sum(seen.values())
-        if total < quantity:
-            if total == 0:
-                raise OutOfStock(f"{product.name} is sold out")
-            raise OutOfStock(f"only {total} of {product.name} left", remaining=total)
-        allocation: Allocation = []
-        needed = quantity
-        for key, stock in sorted(seen.items(), key=lambda kv: -kv[1]):
-            take = min(stock, needed)
-            if take:
-                allocation.append((key, take))
-                needed -= take
-            if not needed:
-                break
-        return allocation
+    def _believe_closed(self, product_id: str, message: str, opens_at: datetime | None) -> None:
+        ttl = self._belief_ttl
+        if opens_at is not None:
+            # Never keep a sale shut past its opening on the strength of memory.
+            ttl = min(ttl, (opens_at - instants.now()).total_seconds())
+        if ttl > 0:
+            with self._lock:
+                self._beliefs[product_id] = _Belief(until=self._clock() + ttl, closed=message)
+
+    def _unless_replayed(
+        self,
+        refusal: FlashSaleError,
+        order_id: str,
+        request: OrderRequest,
+        key: str | None,
+        budget: _Budget,
+    ) -> Placed:
+        """Refuse, unless this is the replay of an order placed before: a replay
+        returns its order whatever changed since (one read of its own item)."""
+        if key is None:
+            raise refusal
+        existing = self._read(budget, lambda: self._find(order_id, self._client))
+        if existing is None:
+            raise refusal
+        if not existing.answers(request):
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different order"
+            )
+        return Placed(existing, replayed=True)
+
+    # --- the transaction ---------------------------------------------------------------
 
     def _transaction(
-        self, order: Order, product: Product, allocation: Allocation, now: str
+        self, order: Order, product: Product, moment: datetime
     ) -> list[dict[str, Any]]:
+        now = instants.canonical(moment)
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -339,7 +721,8 @@ class OrderService:
                     # Never oversell; never sell outside the window; never record an
                     # order at a price or name the product no longer has (version
                     # pins every field the order copies, price guards writers that
-                    # do not bump it). Shards carry copies of all of these.
+                    # do not bump it). Shards carry copies of all of these. Times
+                    # are canonical strings, which compare as the instants they are.
                     "ConditionExpression": (
                         "stock >= :q AND version = :v AND price = :p"
                         " AND (attribute_not_exists(saleStartsAt) OR saleStartsAt <= :now)"
@@ -354,7 +737,7 @@ class OrderService:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
-            for key, units in allocation
+            for key, units in order.allocation
         ]
         items.append(
             {
@@ -378,12 +761,11 @@ class OrderService:
             ":q": {"N": str(order.quantity)},
             ":room": {"N": str(product.max_per_user - order.quantity)},
         }
-        if product.sale_ends_at is not None:
+        expires = _counter_expiry(product)
+        if expires is not None:
             # The counter matters until the sale is over; TTL clears it a month later.
             update += " SET expiresAt = :expires"
-            ends = datetime.strptime(product.sale_ends_at, "%Y-%m-%dT%H:%M:%SZ")
-            expires = ends.replace(tzinfo=UTC) + PURCHASE_COUNTER_LIFETIME
-            values[":expires"] = {"N": str(int(expires.timestamp()))}
+            values[":expires"] = {"N": str(expires)}
         return {
             "Update": {
                 "TableName": self._settings.purchases_table,
@@ -396,105 +778,18 @@ class OrderService:
             }
         }
 
-    def _explain(
-        self,
-        exc: ClientError,
-        request: OrderRequest,
-        product: Product,
-        allocation: Allocation,
-        now: str,
-    ) -> Order:
-        """Turn a failed transaction into a replayed order, a retry or a domain error."""
-        code = exc.response.get("Error", {}).get("Code")
-        if code in _THROTTLED:
-            raise _Transient() from exc
-        if code != "TransactionCanceledException":
-            raise exc
-        count = len(allocation)
-        reasons = exc.response.get("CancellationReasons") or []
-        reasons = reasons + [{}] * (count + 2 - len(reasons))
-        stock_reasons, order_reason, purchase_reason = (
-            reasons[:count],
-            reasons[count],
-            reasons[count + 1],
-        )
-        if order_reason.get("Code") == _FAILED and "Item" in order_reason:
-            existing = Order.from_item(order_reason["Item"])
-            if existing.answers(request):
-                return existing
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was already used for a different order"
-            ) from exc
-        short: dict[str, int] = {}
-        for (key, units), reason in zip(allocation, stock_reasons, strict=True):
-            if reason.get("Code") == _FAILED:
-                stock = self._judge_stock_item(reason.get("Item"), request, product, now)
-                if stock < units:
-                    short[key] = stock
-        if short:
-            if product.shards == 1:
-                left = short[product.product_id]
-                if left == 0:
-                    raise OutOfStock(f"{product.name} is sold out") from exc
-                raise OutOfStock(f"only {left} of {product.name} left", left) from exc
-            raise _Short(short) from exc
-        if purchase_reason.get("Code") == _FAILED:
-            bought = purchase_reason.get("Item", {}).get("purchased", {}).get("N", "0")
-            raise PurchaseLimitExceeded(
-                f"at most {product.max_per_user} per customer; you already have {bought}"
-            ) from exc
-        if any(reason.get("Code") in _TRANSIENT for reason in reasons):
-            raise _Transient() from exc
-        raise exc
-
-    def _judge_stock_item(
-        self, item: Item | None, request: OrderRequest, cached: Product, now: str
-    ) -> int:
-        """Why a stock item refused: raises for a gone product, a stale cache or a
-        closed sale; otherwise returns the stock it holds."""
-        if item is None:
-            if cached.shards > 1:
-                # A shard that vanished was resharded away: read the product again.
-                self._refresh(request.product_id)
-                raise _Stale()
-            self._products.pop(request.product_id, None)
-            raise ProductNotFound(f"product {request.product_id} does not exist")
-        version, price = int(item["version"]["N"]), Decimal(item["price"]["N"])
-        if (version, price) != (cached.version, cached.price):
-            self._refresh(request.product_id)
-            raise _Stale()
-        window = cached._replace(
-            sale_starts_at=item.get("saleStartsAt", {}).get("S"),
-            sale_ends_at=item.get("saleEndsAt", {}).get("S"),
-        )
-        if not window.sale_active(now):
-            raise SaleNotActive(_window_message(window, now))
-        return int(item["stock"]["N"])
-
-    def _cached_product(self, product_id: str) -> Product:
-        cached = self._products.get(product_id)
-        if cached is not None:
-            return cached
-        # When a sale opens every thread misses at once; one read fills the cache.
-        with self._filling:
-            cached = self._products.get(product_id)
-            return cached if cached is not None else self._refresh(product_id)
-
-    def _refresh(self, product_id: str) -> Product:
-        product = self._catalog.describe(product_id)
-        self._products[product_id] = product
-        return product
+    # --- reads ---------------------------------------------------------------------------
 
     def get(self, order_id: str, owner: str | None = None) -> Order:
         """One order, or OrderNotFound; with an `owner`, only that shopper's (another
         shopper's order is reported missing, so order ids reveal nothing)."""
-        order = self._find(order_id)
+        order = self._find(order_id, self._reader)
         if order is None or (owner is not None and order.user_id != owner):
             raise OrderNotFound(f"order {order_id} does not exist")
         return order
 
-    def _find(self, order_id: str) -> Order | None:
-        response = self._client.get_item(
+    def _find(self, order_id: str, client: Any) -> Order | None:
+        response = client.get_item(
             TableName=self._settings.orders_table,
             Key={"orderId": {"S": order_id}},
             # Read-your-write: a shopper opens the confirmation right after paying.
@@ -513,34 +808,63 @@ class OrderService:
             "Limit": limit,
         }
         if token is not None:
-            query["ExclusiveStartKey"] = _decode_token(token, user_id)
-        response = self._client.query(**query)
+            query["ExclusiveStartKey"] = decode_token(token, {"userId": user_id})
+        response = self._reader.query(**query)
         page: dict[str, Any] = {
             "orders": [Order.from_item(item).to_json() for item in response["Items"]]
         }
         if "LastEvaluatedKey" in response:
-            raw = json.dumps(response["LastEvaluatedKey"], sort_keys=True).encode()
-            page["nextToken"] = base64.urlsafe_b64encode(raw).decode()
+            page["nextToken"] = encode_token(response["LastEvaluatedKey"])
         return page
 
 
-def _decode_token(token: str, user_id: str) -> Item:
+def _out_of_stock(product: Product, left: int) -> OutOfStock:
+    if left <= 0:
+        return OutOfStock(f"{product.name} is sold out")
+    return OutOfStock(f"only {left} of {product.name} left", remaining=left)
+
+
+def _counter_expiry(product: Product) -> int | None:
+    if product.sale_ends_at is None:
+        return None
+    try:
+        return instants.epoch_seconds(product.sale_ends_at + PURCHASE_COUNTER_LIFETIME)
+    except OverflowError:
+        return None  # a sale that ends near year 9999 keeps its counters
+
+
+# --- page tokens -------------------------------------------------------------------------
+
+_TOKEN_KEYS = frozenset({"orderId", "userId", "productId", "createdAt"})
+
+
+def encode_token(key: Mapping[str, Any]) -> str:
+    """A page token for DynamoDB's LastEvaluatedKey."""
+    raw = json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_token(token: str, pinned: Mapping[str, str]) -> Item:
+    """The ExclusiveStartKey a page token carries, checked to be one this API
+    made: string attributes of our key schema only, with `pinned` values (the
+    token of one shopper's list cannot page through another's)."""
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        valid = (
-            isinstance(key, dict)
-            and set(key) == {"orderId", "userId", "createdAt"}
-            and all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
-            and key["userId"]["S"] == user_id
-        )
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise InvalidRequest("nextToken is not valid") from exc
+    valid = (
+        isinstance(key, dict)
+        and "orderId" in key
+        and set(key) <= _TOKEN_KEYS
+        and all(
+            isinstance(value, dict)
+            and set(value) == {"S"}
+            and isinstance(value["S"], str)
+            and 0 < len(value["S"]) <= 256
+            for value in key.values()
+        )
+        and all(key.get(name, {}).get("S") == value for name, value in pinned.items())
+    )
     if not valid:
         raise InvalidRequest("nextToken is not valid")
     return dict(key)
-
-
-def _window_message(product: Product, now: str) -> str:
-    if product.sale_starts_at is not None and now < product.sale_starts_at:
-        return f"the sale for {product.name} starts at {product.sale_starts_at}"
-    return f"the sale for {product.name} has ended"

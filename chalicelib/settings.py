@@ -15,7 +15,6 @@ class Settings(NamedTuple):
     orders_table: str
     purchases_table: str
     orders_by_user_index: str
-    max_quantity: int
     order_topic_arn: str
     stream_reports_item_failures: bool
     auth_mode: str = "dev"
@@ -31,7 +30,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         orders_table=env.get("ORDERS_TABLE", "flashsale-local-orders"),
         purchases_table=env.get("PURCHASES_TABLE", "flashsale-local-purchases"),
         orders_by_user_index=env.get("ORDERS_BY_USER_INDEX", "userId-createdAt-index"),
-        max_quantity=int(env.get("MAX_ORDER_QUANTITY", "100")),
         order_topic_arn=env.get("ORDER_TOPIC_ARN", LOCAL_TOPIC_ARN),
         stream_reports_item_failures=env.get("STREAM_REPORTS_ITEM_FAILURES") == "true",
         auth_mode=env.get("AUTH_MODE", "dev"),

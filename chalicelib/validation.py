@@ -1,23 +1,32 @@
-"""Request parsing and validation: every bad input becomes InvalidRequest."""
+"""Requests checked against the contract (chalicelib.contract): every bad input
+becomes InvalidRequest (400) or UnsupportedMediaType (415), never a 500.
+
+JSON is parsed strictly before any type is looked at: a key given twice, NaN
+or Infinity, a number with more digits than any field allows and nesting
+deeper than the parser can follow are all 400s. Then msgspec checks the
+parsed value against the contract's types without coercion ("1" is not 1).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, NamedTuple, TypeVar, get_args, get_origin
 
+import msgspec
+
+from chalicelib import contract, instants
 from chalicelib.errors import InvalidRequest, UnsupportedMediaType
 
-MAX_BODY_BYTES = 16 * 1024
-MAX_PRICE = Decimal("1000000")
-MAX_STOCK = 10_000_000
-# A hot product's stock can be split over up to this many items (see catalog.py).
-MAX_SHARDS = 32
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-_URL = re.compile(r"^(https://|http://|/)[^\s]{0,2040}$")
+T = TypeVar("T")
+# No field takes a number longer than this; longer ones are refused before
+# Python converts them (int() of thousands of digits is slow, then refused).
+MAX_NUMBER_CHARS = 32
+_FIELD_PATH = re.compile(r" - at `\$\.?([A-Za-z]*)[^`]*`$")
+_QUOTED = re.compile(r"`([^`]+)`")
 
 
 class OrderRequest(NamedTuple):
@@ -31,179 +40,230 @@ class ProductInput(NamedTuple):
     name: str
     price: Decimal
     stock: int
-    description: str | None
-    image_url: str | None
-    max_per_user: int | None
-    sale_starts_at: str | None
-    sale_ends_at: str | None
-    shards: int = 1
+    description: str | None = None
+    image_url: str | None = None
+    max_per_user: int | None = None
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+    shards: int | None = None  # None: chosen from the stock
+    cancel_window_minutes: int = contract.DEFAULT_CANCEL_WINDOW_MINUTES
 
 
-def _reject_constant(name: str) -> Any:
-    raise InvalidRequest(f"{name} is not a valid JSON number")
+# --- strict JSON -----------------------------------------------------------------
 
 
-def json_object(raw: bytes | None, content_type: str | None) -> dict[str, Any]:
-    """Parse a request body that must be one JSON object."""
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise InvalidRequest(f"the field {key!r} is given twice")
+        found[key] = value
+    return found
+
+
+def _number(text: str) -> None:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidRequest(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
+
+
+def _int(text: str) -> int:
+    _number(text)
+    return int(text)
+
+
+def _decimal(text: str) -> Decimal:
+    _number(text)
+    return Decimal(text)
+
+
+def _constant(name: str) -> Any:
+    raise InvalidRequest(f"{name} is not a JSON number")
+
+
+def parse_json(raw: bytes | None, content_type: str | None) -> Any:
+    """A request body parsed as strict JSON (any JSON value)."""
     if content_type and content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
     if not raw:
         raise InvalidRequest("request body must be a JSON object")
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    if len(raw) > contract.MAX_BODY_BYTES:
+        raise InvalidRequest(f"request body is larger than {contract.MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(
+            raw,
+            object_pairs_hook=_object,
+            parse_int=_int,
+            parse_float=_decimal,
+            parse_constant=_constant,
+        )
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidRequest("request body is not valid JSON") from exc
-    if not isinstance(body, dict):
+
+
+# --- the contract's types ------------------------------------------------------------
+
+
+@functools.cache
+def _descriptions(model: type) -> dict[str, str]:
+    """What each field of `model` must be, from the contract's JSON Schema."""
+    (_,), components = msgspec.json.schema_components([model], schema_hook=contract.schema_hook)
+    properties = components[model.__name__]["properties"]
+    return {name: contract.rule(spec) for name, spec in properties.items()}
+
+
+def _invalid(error: msgspec.ValidationError, model: type) -> InvalidRequest:
+    """A contract error message for what msgspec found ('quantity must be ...')."""
+    text = str(error)
+    quoted = _QUOTED.search(text)
+    if text.startswith("Object contains unknown field") and quoted:
+        return InvalidRequest(f"unknown field(s): {quoted.group(1)}")
+    if text.startswith("Object missing required field") and quoted:
+        field = quoted.group(1)
+    else:
+        at = _FIELD_PATH.search(text)
+        field = at.group(1) if at else ""
+    if not field:
+        return InvalidRequest("request body must be a JSON object")
+    return InvalidRequest(f"{field} must be {_descriptions(model).get(field, 'valid')}")
+
+
+def _convert(value: Any, model: type[T]) -> T:
+    _text_is_unicode(value)
+    try:
+        return msgspec.convert(value, model, strict=True, dec_hook=contract.dec_hook)
+    except msgspec.ValidationError as exc:
+        raise _invalid(exc, model) from exc
+
+
+def body(raw: bytes | None, content_type: str | None, model: type[T]) -> T:
+    """A request body as one of the contract's Body types."""
+    parsed = parse_json(raw, content_type)
+    if not isinstance(parsed, dict):
         raise InvalidRequest("request body must be a JSON object")
-    return body
+    return _convert(parsed, model)
+
+
+def optional_body(raw: bytes | None, content_type: str | None, model: type[T]) -> T:
+    """Like `body`, but an empty body is the model's defaults."""
+    if not raw:
+        return _convert({}, model)
+    return body(raw, content_type, model)
+
+
+def _text_is_unicode(value: Any) -> None:
+    """Refuse text no store, email or CSV can hold: JSON may escape a lone
+    surrogate ("\\ud800"). Iterative, as the value may be nested deep."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InvalidRequest("the request holds text that is not valid Unicode") from exc
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def _single(value: Any, kind: Any, name: str) -> Any:
+    """`value` checked against one annotated contract type."""
+    _text_is_unicode(value)
+    try:
+        return msgspec.convert(value, kind, strict=True)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"{name} must be {get_args(kind)[1].description}") from exc
 
 
 def identifier(value: Any, field: str) -> str:
-    """An id: 1-128 letters, digits and _.@:- starting with a letter or digit."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise InvalidRequest(
-            f"{field} must be 1-128 characters of letters, digits and _.@:- "
-            "starting with a letter or digit"
-        )
-    return value
+    """A path or body id (contract.Id)."""
+    checked: str = _single(value, contract.Id, field)
+    return checked
 
 
 def idempotency_key(value: str | None) -> str | None:
-    """The optional Idempotency-Key header: 1-255 visible ASCII characters."""
+    """The optional Idempotency-Key header (contract.IdempotencyKey)."""
     if value is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(value):
-        raise InvalidRequest("Idempotency-Key must be 1-255 visible ASCII characters")
-    return value
+    checked: str = _single(value, contract.IdempotencyKey, "Idempotency-Key")
+    return checked
 
 
-def _integer(body: dict[str, Any], field: str, low: int, high: int) -> int:
-    value = body.get(field)
-    # bool is an int in Python; JSON true is not a quantity.
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidRequest(f"{field} must be an integer from {low} to {high}")
-    return value
+def query(params: dict[str, str] | None, model: type[T]) -> T:
+    """Query parameters as one of the contract's query types. Integers arrive as
+    text: only plain digits no longer than the field's maximum are converted."""
+    values: dict[str, Any] = {}
+    struct: Any = model
+    kinds = {f.encode_name: f.type for f in msgspec.structs.fields(struct)}
+    for name, text in (params or {}).items():
+        if _is_int(kinds.get(name)):
+            if not (text.isascii() and text.isdigit() and len(text) <= 9):
+                raise InvalidRequest(f"{name} must be {_descriptions(struct)[name]}")
+            values[name] = int(text)
+        else:
+            values[name] = text
+    return _convert(values, model)
 
 
-def _text(body: dict[str, Any], field: str, limit: int, required: bool) -> str | None:
-    value = body.get(field)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidRequest(f"{field} must be a non-empty string of at most {limit} characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        # JSON allows a lone "\ud800" escape; no store or email can hold it.
-        raise InvalidRequest(f"{field} is not valid Unicode text") from exc
-    return value
+def _is_int(kind: Any) -> bool:
+    if get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    return kind is int
 
 
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
+# --- requests -----------------------------------------------------------------------
 
 
-def order_request(body: dict[str, Any], max_quantity: int) -> OrderRequest:
-    """Validate a POST /orders body."""
-    _only(body, {"userId", "productId", "quantity"})
-    return OrderRequest(
-        user_id=identifier(body.get("userId"), "userId"),
-        product_id=identifier(body.get("productId"), "productId"),
-        quantity=_integer(body, "quantity", 1, max_quantity),
-    )
+def order_request(raw: bytes | None, content_type: str | None) -> OrderRequest:
+    """POST /orders"""
+    order = body(raw, content_type, contract.OrderBody)
+    return OrderRequest(order.user_id, order.product_id, order.quantity)
 
 
-def _price(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise InvalidRequest("price must be a number")
-    try:
-        price = Decimal(value)
-        exponent = price.as_tuple().exponent
-    except InvalidOperation as exc:
-        raise InvalidRequest("price must be a number") from exc
-    if not isinstance(exponent, int) or exponent < -2 or not 0 < price <= MAX_PRICE:
-        raise InvalidRequest(
-            f"price must be greater than 0 and at most {MAX_PRICE}, with at most 2 decimals"
-        )
-    return price.quantize(Decimal(1)) if exponent > 0 else price
-
-
-def timestamp(value: Any, field: str) -> str | None:
-    """An ISO-8601 instant with a zone, normalised to YYYY-MM-DDTHH:MM:SSZ (UTC)."""
-    if value is None:
-        return None
-    try:
-        if not isinstance(value, str) or len(value) > 40:
-            raise ValueError(value)
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError(value)
-    except ValueError as exc:
-        raise InvalidRequest(
-            f"{field} must be an ISO-8601 time with a zone, e.g. 2026-11-27T00:00:00Z"
-        ) from exc
-    return format_instant(parsed)
-
-
-def format_instant(moment: datetime) -> str:
-    """The one timestamp format stored, so that strings compare like instants."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def product_input(product_id: str, body: dict[str, Any]) -> ProductInput:
-    """Validate a PUT /products/{productId} body."""
-    _only(
-        body,
-        {
-            "productId",
-            "name",
-            "description",
-            "imageUrl",
-            "price",
-            "stock",
-            "maxPerUser",
-            "saleStartsAt",
-            "saleEndsAt",
-            "shards",
-        },
-    )
+def product_input(product_id: str, spec: contract.ProductBody) -> ProductInput:
+    """PUT /products/{productId}: the body, checked against the path and itself."""
     identifier(product_id, "productId")
-    if "productId" in body and body["productId"] != product_id:
+    if spec.product_id is not None and spec.product_id != product_id:
         raise InvalidRequest("productId in the body does not match the path")
-    image_url = _text(body, "imageUrl", 2048, required=False)
-    if image_url is not None and not _URL.match(image_url):
-        raise InvalidRequest("imageUrl must be an http(s) URL or a path starting with /")
-    starts = timestamp(body.get("saleStartsAt"), "saleStartsAt")
-    ends = timestamp(body.get("saleEndsAt"), "saleEndsAt")
-    if starts and ends and starts >= ends:
+    starts = _instant(spec.sale_starts_at, "saleStartsAt")
+    ends = _instant(spec.sale_ends_at, "saleEndsAt")
+    if starts is not None and ends is not None and starts >= ends:
         raise InvalidRequest("saleStartsAt must be before saleEndsAt")
-    max_per_user = None
-    if body.get("maxPerUser") is not None:
-        max_per_user = _integer(body, "maxPerUser", 1, 1000)
-    name = _text(body, "name", 200, required=True)
-    assert name is not None
     return ProductInput(
         product_id=product_id,
-        name=name,
-        price=_price(body.get("price")),
-        stock=_integer(body, "stock", 0, MAX_STOCK),
-        description=_text(body, "description", 2000, required=False),
-        image_url=image_url,
-        max_per_user=max_per_user,
+        name=spec.name,
+        price=Decimal(spec.price),
+        stock=spec.stock,
+        description=spec.description,
+        image_url=spec.image_url,
+        max_per_user=spec.max_per_user,
         sale_starts_at=starts,
         sale_ends_at=ends,
-        shards=1 if body.get("shards") is None else _integer(body, "shards", 1, MAX_SHARDS),
+        shards=spec.shards,
+        cancel_window_minutes=(
+            contract.DEFAULT_CANCEL_WINDOW_MINUTES
+            if spec.cancel_window_minutes is None
+            else spec.cancel_window_minutes
+        ),
     )
 
 
-def page_size(value: str | None, default: int = 50, most: int = 100) -> int:
-    """The `limit` query parameter: 1 to `most`."""
-    if value is None:
-        return default
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= most:
-        raise InvalidRequest(f"limit must be an integer from 1 to {most}")
-    return int(value)
+def product_request(product_id: str, raw: bytes | None, content_type: str | None) -> ProductInput:
+    """PUT /products/{productId} from the raw request."""
+    return product_input(product_id, body(raw, content_type, contract.ProductBody))
+
+
+def product_from_dict(product_id: str, fields: dict[str, Any]) -> ProductInput:
+    """A product from already-parsed JSON (seed data, tests)."""
+    return product_input(product_id, _convert(fields, contract.ProductBody))
+
+
+def _instant(moment: datetime | None, field: str) -> datetime | None:
+    if moment is None:
+        return None
+    try:
+        return instants.to_utc(moment)
+    except instants.InstantOutOfRange as exc:
+        raise InvalidRequest(f"{field} is outside years 0001-9999 in UTC") from exc

@@ -10,17 +10,18 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 from chalice.app import Response
 
-from chalicelib.errors import Busy, FlashSaleError
+from chalicelib import aws
+from chalicelib.errors import Busy, FlashSaleError, InvalidRequest, MethodNotAllowed
+from chalicelib.errors import UnsupportedMediaType as UnsupportedMedia
 from chalicelib.observability import logger
 
-# Past botocore's own retries, these mean "AWS is overloaded or unreachable":
-# the shopper should come back in a moment, not see a failure.
-_THROTTLING = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
+# Chalice answers a few requests itself, before any view runs, with bodies of
+# its own ({"Code": ..., "Message": ...}); these are their contract equivalents.
+_FRAMEWORK_ERRORS: dict[str, type[FlashSaleError]] = {
+    "MethodNotAllowedError": MethodNotAllowed,
+    "UnsupportedMediaType": UnsupportedMedia,
+    "BadRequestError": InvalidRequest,
+    "BadRequest": InvalidRequest,
 }
 
 
@@ -47,19 +48,35 @@ def contract_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             logger.warning("AWS unreachable in %s: %s", view.__name__, error)
             return error_response(Busy("the shop is very busy; please try again"))
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in _THROTTLING:
+            if error.response.get("Error", {}).get("Code") not in aws.THROTTLING:
                 logger.exception("AWS error in %s", view.__name__)
-                return _internal_error()
+                return internal_error()
             logger.warning("AWS throttled %s: %s", view.__name__, error)
             return error_response(Busy("the shop is very busy; please try again"))
         except Exception:
             logger.exception("unhandled error in %s", view.__name__)
-            return _internal_error()
+            return internal_error()
 
     return wrapper
 
 
-def _internal_error() -> Response:
+def contract_shaped(response: Response) -> Response:
+    """A response Chalice made itself (405, 415, ...) in the contract's shape."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or "code" in body:
+        return response
+    kind = _FRAMEWORK_ERRORS.get(str(body.get("Code")))
+    if kind is None:
+        if response.status_code >= 500:
+            return internal_error()
+        return response
+    shaped = error_response(kind(str(body.get("Message") or kind.code)))
+    shaped.headers = {**response.headers, **shaped.headers}
+    return shaped
+
+
+def internal_error() -> Response:
+    """The one 500 body: nothing about what went wrong inside."""
     return Response(
         body={"code": "INTERNAL_ERROR", "message": "something went wrong on our side"},
         status_code=500,

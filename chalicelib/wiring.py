@@ -52,10 +52,11 @@ def orders() -> OrderService:
     return _once(
         "orders",
         lambda: OrderService(
-            aws.client("dynamodb"),
+            aws.client("dynamodb", retries=False),
             config(),
             catalog(),
-            sold_out_ttl=config().sold_out_cache_seconds,
+            belief_ttl=config().sold_out_cache_seconds,
+            reader=aws.client("dynamodb"),
         ),
     )
 

@@ -1,4 +1,5 @@
-"""`chalice local`, with a listen backlog sized for a flash sale.
+"""`chalice local`, with a listen backlog sized for a flash sale and unknown
+routes answered in the contract's shape (local/gateway.py).
 
 Chalice's dev server keeps socketserver's default backlog of 5, so the burst of
 connections when a sale opens gets reset by the kernel. Everything else is the
@@ -10,7 +11,10 @@ import sys
 from chalice import local as chalice_local
 from chalice.cli import main
 
+from local import gateway
+
 chalice_local.ThreadedHTTPServer.request_queue_size = 1024
+gateway.install()
 
 if __name__ == "__main__":
     sys.exit(main())

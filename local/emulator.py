@@ -6,7 +6,9 @@ operations and can inject the faults real DynamoDB produces under load but
 moto never does (TransactionConflict), through a small admin API:
 
     GET  /_flashsale/stats          {"dynamodb": {"TransactWriteItems": n, ...},
-                                     "dynamodbByApp": {"<AWS_SDK_UA_APP_ID>": {...}}}
+                                     "dynamodbByApp": {"<AWS_SDK_UA_APP_ID>": {...}},
+                                     "dynamodbByAppTable": {"<app>": {"<table>": {...}}},
+                                     "throttledByApp": {"<app>": n}, ...}
     POST /_flashsale/stats/reset
     PUT  /_flashsale/faults         {"transactionConflictRate": 0.3, "hotItemWindowMs": 5,
                                      "throttleRate": 0.2, "snsOutage": true}
@@ -50,6 +52,8 @@ class LockedMoto:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.calls_by_app: dict[str, Counter[str]] = {}
+        # Which tables each app's requests named (a transaction counts once per table).
+        self.calls_by_app_table: dict[str, dict[str, Counter[str]]] = {}
         self.conflict_rate = 0.0
         self.conflicts_injected = 0
         # Hot-item model: a transaction naming an item another one wrote less
@@ -60,6 +64,7 @@ class LockedMoto:
         self.throttle_rate = 0.0  # DynamoDB calls answered ThrottlingException
         self.sns_down = False  # SNS answers 500 InternalError
         self.faults_injected: Counter[str] = Counter()
+        self.throttled_by_app: Counter[str] = Counter()
         self.restart: Callable[[float], None] | None = None  # set by Emulator
         self.restarts = 0
 
@@ -79,16 +84,23 @@ class LockedMoto:
         with self._lock:
             if operation and random.random() < self.throttle_rate:
                 self.faults_injected["throttled"] += 1
+                app = _APP_ID.search(environ.get("HTTP_USER_AGENT", ""))
+                if app:
+                    self.throttled_by_app[app.group(1)] += 1
                 return _throttled(start_response)
+            body = b""
             if operation:
+                body = _read_body(environ)
+                environ["wsgi.input"] = io.BytesIO(body)
                 self.calls[operation] += 1
                 app = _APP_ID.search(environ.get("HTTP_USER_AGENT", ""))
                 if app:
                     self.calls_by_app.setdefault(app.group(1), Counter())[operation] += 1
+                    tables = self.calls_by_app_table.setdefault(app.group(1), {})
+                    for table in _tables(body):
+                        tables.setdefault(table, Counter())[operation] += 1
             keys: list[str] = []
             if operation == "TransactWriteItems":
-                body = _read_body(environ)
-                environ["wsgi.input"] = io.BytesIO(body)
                 keys = _item_keys(body) if self.hot_item_window else []
                 now = time.monotonic()
                 hot = any(
@@ -125,6 +137,8 @@ class LockedMoto:
             if (method, path) == ("POST", "stats/reset"):
                 self.calls.clear()
                 self.calls_by_app.clear()
+                self.calls_by_app_table.clear()
+                self.throttled_by_app.clear()
                 self.conflicts_injected = 0
             elif (method, path) == ("PUT", "faults"):
                 faults = json.loads(_read_body(environ))
@@ -142,12 +156,17 @@ class LockedMoto:
             stats = {
                 "dynamodb": dict(self.calls),
                 "dynamodbByApp": {app: dict(calls) for app, calls in self.calls_by_app.items()},
+                "dynamodbByAppTable": {
+                    app: {table: dict(calls) for table, calls in tables.items()}
+                    for app, tables in self.calls_by_app_table.items()
+                },
                 "transactionConflictsInjected": self.conflicts_injected,
                 "transactionConflictRate": self.conflict_rate,
                 "hotItemWindowMs": self.hot_item_window * 1000,
                 "throttleRate": self.throttle_rate,
                 "snsOutage": self.sns_down,
                 "faultsInjected": dict(self.faults_injected),
+                "throttledByApp": dict(self.throttled_by_app),
                 "restarts": self.restarts,
             }
         return _json(start_response, "200 OK", stats)
@@ -194,6 +213,20 @@ def _sns_outage(start_response: StartResponse) -> list[bytes]:
         [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
     )
     return [payload]
+
+
+def _tables(body: bytes) -> set[str]:
+    """The tables a DynamoDB request names."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return set()
+    tables = set(request.get("RequestItems") or {})
+    if "TableName" in request:
+        tables.add(request["TableName"])
+    for item in request.get("TransactItems") or []:
+        tables.update(op.get("TableName", "") for op in item.values())
+    return tables - {""}
 
 
 def _item_keys(body: bytes) -> list[str]:

@@ -28,6 +28,13 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 Snapshot = tuple[Table, DynamoType, "DynamoType | None", Any]
+# transact_write_items below is moto 5.2.5's with the rollback changed; another
+# moto may evaluate transactions differently, so it is refused, not guessed at.
+MOTO_VERSION = "5.2.5"
+
+
+class WrongMoto(RuntimeError):
+    """The installed moto is not the one this module was written against."""
 
 
 def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -98,27 +105,18 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                         original = current.to_json()["Attributes"]
                     raise ConditionalCheckFailed(item=original)
             if op_type == "Put":
-                self.put_item(
-                    table_name,
-                    op["Item"],
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                # The condition held a moment ago under the emulator's lock and
+                # nothing has touched the item since: it is not parsed twice
+                # (parsing conditions was a third of the emulator's time).
+                self.put_item(table_name, op["Item"])
             elif op_type == "Delete":
-                self.delete_item(
-                    table_name,
-                    key,
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                self.delete_item(table_name, key)
             elif op_type == "Update":
                 self.update_item(
                     table_name,
                     key,
                     update_expression=op["UpdateExpression"],
-                    condition_expression=condition,
+                    condition_expression=None,
                     expression_attribute_names=names,
                     expression_attribute_values=values,
                 )
@@ -135,6 +133,15 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise TransactionCanceledException(errors)
 
 
-def install() -> None:
+def install(version: str | None = None) -> None:
     """Route every moto DynamoDB backend's TransactWriteItems through this module."""
+    import moto
+
+    found = moto.__version__ if version is None else version
+    if found != MOTO_VERSION:
+        raise WrongMoto(
+            f"local/fast_transactions.py copies moto {MOTO_VERSION}'s transaction code; "
+            f"moto {found} is installed. Pin moto=={MOTO_VERSION} (requirements-dev.txt) "
+            "or port the module to the new version."
+        )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

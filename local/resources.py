@@ -8,9 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from chalicelib import instants
 from chalicelib.catalog import Catalog
 from chalicelib.settings import Settings
-from chalicelib.validation import format_instant, product_input
+from chalicelib.validation import product_from_dict
 
 SEED = Path(__file__).with_name("seed.json")
 TOPIC_NAME = "flashsale-local-order-placed"
@@ -85,6 +86,6 @@ def seed_products(catalog: Catalog, path: Path = SEED) -> int:
         minutes = body.pop("saleStartsInMinutes", None)
         if minutes is not None:
             starts = datetime.now(UTC) + timedelta(minutes=minutes)
-            body["saleStartsAt"] = format_instant(starts)
-        catalog.put(product_input(body.pop("productId"), body))
+            body["saleStartsAt"] = instants.canonical(starts)
+        catalog.put(product_from_dict(body.pop("productId"), body))
     return len(products)

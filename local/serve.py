@@ -10,6 +10,7 @@ from typing import Any
 from chalice import local as chalice_local
 from chalice.cli import factory
 
+from local import gateway
 from local.stack import ROOT
 
 
@@ -21,6 +22,7 @@ def local_server(port: int, quiet: bool = True) -> Any:
     import app  # after the environment: the app reads it at import
 
     chalice_local.ThreadedHTTPServer.request_queue_size = 1024
+    gateway.install()
     if quiet:
         # One access-log line per order would cost more than the order itself.
         chalice_local.ChaliceRequestHandler.log_message = lambda *args: None  # type: ignore[method-assign]

@@ -22,7 +22,14 @@ os.environ.update(
 
 import app as application  # noqa: E402
 from chalicelib import settings, wiring  # noqa: E402
-from local import resources  # noqa: E402
+from local import gateway, resources  # noqa: E402
+
+gateway.install()
+
+
+# One session for the tests' own clients: mock_aws drops boto3's default session
+# at every start, and a new session spends ~80 ms loading endpoint data.
+_SESSION = boto3.session.Session()
 
 
 @pytest.fixture
@@ -30,7 +37,7 @@ def dynamodb() -> Iterator[Any]:
     """A fresh in-process emulator with the app's tables."""
     with mock_aws():
         wiring.reset()
-        client = boto3.client("dynamodb")
+        client = _SESSION.client("dynamodb")
         resources.create_tables(client, settings.load())
         yield client
         wiring.reset()
@@ -81,10 +88,14 @@ class Shop:
         return self.api.http.request(method, path, headers=all_headers, body=payload or b"")
 
     def stock(self, product_id: str = "p1") -> int:
-        item = self.dynamodb.get_item(
-            TableName=self.config.products_table, Key={"productId": {"S": product_id}}
-        )["Item"]
-        return int(item["stock"]["N"])
+        """Units left: the product item's, or the sum of its shards'."""
+        items = self.dynamodb.scan(TableName=self.config.products_table)["Items"]
+        own = [i for i in items if i["productId"]["S"] == product_id]
+        shards = [i for i in items if i.get("shardOf", {}).get("S") == product_id]
+        if shards:
+            assert "stock" not in own[0], "a sharded product's item holds no stock"
+            return sum(int(i["stock"]["N"]) for i in shards)
+        return int(own[0]["stock"]["N"])
 
     def orders(self) -> list[dict[str, Any]]:
         items = self.dynamodb.scan(TableName=self.config.orders_table)["Items"]

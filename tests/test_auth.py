@@ -17,8 +17,11 @@ from tests.conftest import Shop
 
 
 def invoke(method: str, path: str, resource: str, sub: str | None, body: Any = None,
-           params: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
-    authorizer = {"claims": {"sub": sub, "email": f"{sub}@example.com"}} if sub else {}
+           params: dict[str, str] | None = None,
+           claims: dict[str, Any] | None = None,
+           signer: str | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    given = {"sub": sub, "email": f"{sub}@example.com", "email_verified": "true", **(claims or {})}
+    authorizer = {"claims": given} if sub else {}
     event = {
         "resource": resource,
         "path": path,
@@ -35,6 +38,7 @@ def invoke(method: str, path: str, resource: str, sub: str | None, body: Any = N
             "path": f"/api{path}",
             "requestId": "req-1",
             "authorizer": authorizer,
+            "identity": {"userArn": signer} if signer else {},
         },
         "body": None if body is None else json.dumps(body),
         "isBase64Encoded": False,
@@ -101,3 +105,76 @@ def test_local_stage_trusts_the_dev_identity(shop: Shop) -> None:
     shop.put_product()
     assert shop.order(userId="anyone").status_code == 201
     assert shop.request("GET", "/users/anyone/orders").status_code == 200
+
+
+def test_the_order_records_the_verified_address_of_the_token(cognito: Shop) -> None:
+    status, body = order("alice", "alice")
+    assert status == 201 and body["email"] == "alice@example.com"
+    assert cognito.orders()[0]["email"] == "alice@example.com"
+
+
+def test_an_unverified_address_is_never_recorded(cognito: Shop) -> None:
+    body = {"userId": "bob", "productId": "p1", "quantity": 1}
+    status, placed = invoke(
+        "POST", "/orders", "/orders", "bob", body, claims={"email_verified": "false"}
+    )
+    assert status == 201 and "email" not in placed
+    assert "email" not in cognito.orders()[0]
+
+
+def test_an_address_in_the_body_is_refused(cognito: Shop) -> None:
+    body = {"userId": "alice", "productId": "p1", "quantity": 1, "email": "x@evil.example"}
+    status, answer = invoke("POST", "/orders", "/orders", "alice", body)
+    assert (status, answer["code"]) == (400, "INVALID_REQUEST")
+
+
+@pytest.mark.parametrize(("user", "email"), [("shopper-ab12@example.com", True), ("bob", False)])
+def test_local_dev_identity_is_the_address_when_it_is_one(
+    shop: Shop, user: str, email: bool
+) -> None:
+    shop.put_product()
+    placed = shop.order(userId=user).json_body
+    assert placed.get("email") == (user if email else None)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "params", "body"),
+    [
+        ("POST", "/orders", "/orders", None, {"userId": "a", "productId": "p1", "quantity": 1}),
+        ("GET", "/orders/o-1", "/orders/{orderId}", {"orderId": "o-1"}, None),
+        ("GET", "/users/a/orders", "/users/{userId}/orders", {"userId": "a"}, None),
+        ("PUT", "/products/p1", "/products/{productId}", {"productId": "p1"},
+         {"name": "Free", "price": 1, "stock": 1}),
+    ],
+)  # fmt: skip
+def test_in_lambda_without_an_auth_mode_every_protected_route_fails_closed(
+    shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    resource: str,
+    params: dict[str, str] | None,
+    body: Any,
+) -> None:
+    # Regression: a stage deployed without AUTH_MODE trusted the body's userId.
+    shop.put_product()
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "flashsale-prod")
+    monkeypatch.delenv("AUTH_MODE", raising=False)
+    wiring.reset()
+    status, answer = invoke(method, path, resource, None, body, params)
+    assert (status, answer["code"]) == (403, "FORBIDDEN")
+    assert shop.orders() == [] and shop.stock() == 10
+    # The public catalog still answers.
+    assert invoke("GET", "/products", "/products", None)[0] == 200
+
+
+def test_product_writes_need_the_iam_signature_api_gateway_checked(cognito: Shop) -> None:
+    body = {"name": "Widget", "price": 5, "stock": 3}
+    params = {"productId": "p9"}
+    unsigned = invoke("PUT", "/products/p9", "/products/{productId}", None, body, params)
+    assert (unsigned[0], unsigned[1]["code"]) == (403, "FORBIDDEN")
+    signed = invoke(
+        "PUT", "/products/p9", "/products/{productId}", None, body, params,
+        signer="arn:aws:iam::111122223333:role/flashsale-operator",
+    )  # fmt: skip
+    assert signed[0] == 200 and signed[1]["stock"] == 3

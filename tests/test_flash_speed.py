@@ -11,7 +11,7 @@ from chalicelib import aws, settings
 from chalicelib.catalog import Catalog
 from chalicelib.errors import OutOfStock
 from chalicelib.orders import OrderService
-from chalicelib.validation import OrderRequest, product_input
+from chalicelib.validation import OrderRequest, product_from_dict
 from tests.conftest import Shop
 
 
@@ -120,7 +120,7 @@ def orders_with_clock(shop: Shop, clock: Clock) -> tuple[OrderService, Counter[s
     client = aws.client("dynamodb")
     calls = counting(client)
     catalog = Catalog(client, config.products_table, ttl=1.0, clock=clock)
-    return OrderService(client, config, catalog, clock=clock, sold_out_ttl=1.0), calls
+    return OrderService(client, config, catalog, clock=clock, belief_ttl=1.0), calls
 
 
 def test_known_sold_out_answers_without_dynamodb_until_it_expires(shop: Shop) -> None:
@@ -139,7 +139,7 @@ def test_known_sold_out_answers_without_dynamodb_until_it_expires(shop: Shop) ->
 
     # Another container restocks; once the second is over this one sells again.
     other = Catalog(aws.client("dynamodb"), shop.config.products_table)
-    other.put(product_input("p1", {"name": "Widget", "price": 19, "stock": 5}))
+    other.put(product_from_dict("p1", {"name": "Widget", "price": 19, "stock": 5}))
     clock.now += 1.01
     assert orders.place(OrderRequest("carol", "p1", 1)).order.unit_price == 19
 

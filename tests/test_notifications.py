@@ -121,7 +121,7 @@ def test_email_text_is_readable() -> None:
         "Quantity:   2",
         "Unit price: 79.99",
         "Total:      159.98",
-        "Placed at:  2026-11-27T00:00:01.000Z",
+        "Placed at:  2026-11-27T00:00:01.000000Z",
     ):
         assert line in text.splitlines()
     structure = json.loads(notifications.message(order))

@@ -175,7 +175,7 @@ def test_replay_after_sell_out_still_returns_the_order(shop: Shop) -> None:
     assert shop.order(key="k-1").json_body == first.json_body
 
 
-@pytest.mark.parametrize("other", [{"quantity": 2}, {"productId": "p2"}, {"userId": "bob"}])
+@pytest.mark.parametrize("other", [{"quantity": 2}, {"productId": "p2"}])
 def test_idempotency_key_reused_for_another_body_is_422(shop: Shop, other: dict[str, Any]) -> None:
     shop.put_product("p1")
     shop.put_product("p2")
@@ -188,6 +188,19 @@ def test_idempotency_key_reused_for_another_body_is_422(shop: Shop, other: dict[
     assert shop.stock("p1") == 9
     assert shop.stock("p2") == 10
     assert len(shop.orders()) == 1
+
+
+def test_two_shoppers_using_the_same_key_never_collide(shop: Shop) -> None:
+    # Regression: keys were global, so bob's first order with "k-1" was 422.
+    shop.put_product()
+    alice = shop.order(key="k-1")
+    bob = shop.order(key="k-1", userId="bob")
+    assert (alice.status_code, bob.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in bob.headers
+    assert alice.json_body["orderId"] != bob.json_body["orderId"]
+    assert bob.json_body["userId"] == "bob"
+    assert shop.stock() == 8
+    assert shop.order(key="k-1", userId="bob").json_body == bob.json_body
 
 
 def test_orders_without_key_are_distinct(shop: Shop) -> None:

@@ -35,9 +35,12 @@ def test_put_then_get_returns_the_product(shop: Shop) -> None:
         "price": 79.99,
         "stock": 100,
         "maxPerUser": 2,
-        # Stored in UTC so that windows compare as strings.
-        "saleStartsAt": "2026-11-27T02:30:00Z",
-        "saleEndsAt": "2026-11-28T00:00:00Z",
+        # One canonical form, UTC with microseconds: strings that sort as instants.
+        "saleStartsAt": "2026-11-27T02:30:00.000000Z",
+        "saleEndsAt": "2026-11-28T00:00:00.000000Z",
+        # Chosen from the stock: 100 units, 5 shards of 20.
+        "shards": 5,
+        "cancelWindowMinutes": 15,
     }
     assert created == expected
     assert shop.request("GET", "/products/p1").json_body == expected
@@ -46,7 +49,14 @@ def test_put_then_get_returns_the_product(shop: Shop) -> None:
 def test_put_replaces_and_drops_omitted_optional_fields(shop: Shop) -> None:
     shop.put_product("p1", maxPerUser=2, description="old")
     replaced = shop.put_product("p1", name="New", price=5, stock=3)
-    assert replaced == {"productId": "p1", "name": "New", "price": 5, "stock": 3}
+    assert replaced == {
+        "productId": "p1",
+        "name": "New",
+        "price": 5,
+        "stock": 3,
+        "shards": 1,
+        "cancelWindowMinutes": 15,
+    }
 
 
 def test_list_products_returns_all_with_count(shop: Shop) -> None:

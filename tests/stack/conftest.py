@@ -34,13 +34,32 @@ class Stack:
     def emulator(self, method: str, path: str, body: Any = None) -> client.Reply:
         return client.call(self.host, self.emulator_port, method, f"/_flashsale/{path}", body)
 
+    def stock_items(self, product_id: str) -> dict[str, int]:
+        """Units in each of the product's stock items, read straight from the table."""
+        pages = self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.config.products_table, ConsistentRead=True
+        )
+        items = [item for page in pages for item in page["Items"]]
+        own = next(i for i in items if i["productId"]["S"] == product_id)
+        shards = {
+            i["productId"]["S"]: int(i["stock"]["N"])
+            for i in items
+            if i.get("shardOf", {}).get("S") == product_id
+        }
+        declared = int(own.get("shards", {"N": "1"})["N"])
+        if declared == 1:
+            assert not shards, f"orphan shards {sorted(shards)}"
+            return {product_id: int(own["stock"]["N"])}
+        # Exactly the declared shards exist: none missing, none orphaned.
+        assert sorted(shards) == sorted(f"{product_id}#{i}" for i in range(declared)), shards
+        assert "stock" not in own
+        return shards
+
     def stock(self, product_id: str) -> int:
-        item = self.dynamodb.get_item(
-            TableName=self.config.products_table,
-            Key={"productId": {"S": product_id}},
-            ConsistentRead=True,
-        )["Item"]
-        return int(item["stock"]["N"])
+        """Units left (the sum over the product's stock items), never below zero."""
+        items = self.stock_items(product_id)
+        assert min(items.values()) >= 0, items
+        return sum(items.values())
 
     def orders_for(self, product_id: str) -> list[dict[str, Any]]:
         pages = self.dynamodb.get_paginator("scan").paginate(

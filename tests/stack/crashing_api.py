@@ -33,7 +33,8 @@ def main() -> None:
                 if commits >= args.crash_after:
                     os._exit(9)
 
-    aws.client("dynamodb").meta.events.register(
+    # The order loop's own client (botocore retries off), which writes orders.
+    aws.client("dynamodb", retries=False).meta.events.register(
         "after-call.dynamodb.TransactWriteItems", after_commit
     )
     server.serve_forever()

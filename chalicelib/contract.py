@@ -1,0 +1,271 @@
+"""The request contract, declared once.
+
+Every type, range, pattern and size a client may send is written here and only
+here, as msgspec Structs and annotated types. `chalicelib.validation` checks
+requests against them, `api/openapi.py` turns them into the OpenAPI document
+the fuzzer and clients use, and `python -m api.readme` renders README's input
+table from them (a test keeps README in step).
+
+msgspec rather than pydantic: both give typed models with JSON Schema, but
+`import pydantic` plus the models costs ~50 ms of every Lambda cold start
+(bench/coldstart.py's budget is 10% over boto3 + chalice, ~14 ms), msgspec ~3 ms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_ORDER_QUANTITY = 100
+MAX_PER_USER = 1000
+MAX_PRICE = Decimal("1000000")
+PRICE_DECIMALS = 2
+MAX_STOCK = 10_000_000
+# A hot product's stock is spread over up to this many items (see catalog.py).
+MAX_SHARDS = 32
+MAX_CANCEL_WINDOW_MINUTES = 7 * 24 * 60
+DEFAULT_CANCEL_WINDOW_MINUTES = 15
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+MAX_TOKEN_LENGTH = 1024
+
+
+def whole(pattern: str) -> str:
+    """`pattern` anchored to the whole string in both regex dialects that read it.
+
+    msgspec checks patterns with Python's `re.search`, where `$` also matches
+    before a final newline ("u\\n" would pass as "u"); the JSON Schema reader
+    (ECMA 262) has no `\\Z`. The lookahead refuses that newline in Python and is
+    a no-op at the true end of the string in ECMA.
+    """
+    return f"^(?:{pattern})$(?!\\n)"
+
+
+Id = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=128,
+        pattern=whole(r"[A-Za-z0-9][A-Za-z0-9_.@:-]*"),
+        description="1-128 letters, digits and _.@:- starting with a letter or digit",
+    ),
+]
+Quantity = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_ORDER_QUANTITY,
+        description=f"an integer from 1 to {MAX_ORDER_QUANTITY}",
+    ),
+]
+Name = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        # Not blank, and no control characters: names go into emails and CSV.
+        pattern=whole(r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*"),
+        description="1-200 characters, not blank, no control characters",
+    ),
+]
+Description = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=2000,
+        # Line breaks and tabs are text here; other control characters are not.
+        pattern=whole(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"),
+        description="1-2000 characters; line breaks and tabs allowed, no other controls",
+    ),
+]
+ImageUrl = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=2048,
+        pattern=whole(r"(?:https?://|/)[\x21-\x7e]*"),
+        description="an http(s) URL or a path starting with /, visible ASCII, at most 2048",
+    ),
+]
+
+
+class Money(Decimal):
+    """A price: a JSON number (never a string), greater than 0 and at most
+    MAX_PRICE, with at most PRICE_DECIMALS decimals. msgspec range-checks ints and
+    floats but not Decimals, so this type checks itself (see `dec_hook`)."""
+
+    DESCRIPTION = (
+        f"a number greater than 0 and at most {MAX_PRICE}, with at most {PRICE_DECIMALS} decimals"
+    )
+    JSON_SCHEMA: dict[str, Any] = {  # noqa: RUF012 - read-only
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": int(MAX_PRICE),
+        "multipleOf": 10**-PRICE_DECIMALS,
+        "description": DESCRIPTION,
+    }
+
+    @classmethod
+    def parse(cls, value: Any) -> Money:
+        """`value` as parsed from JSON (int or Decimal) if it is a valid price."""
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise TypeError(cls.DESCRIPTION)
+        price = cls(value)
+        exponent = price.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -PRICE_DECIMALS:
+            raise ValueError(cls.DESCRIPTION)
+        if not 0 < price <= MAX_PRICE:
+            raise ValueError(cls.DESCRIPTION)
+        # 1E+2 is a valid price of 100; store it as 100, not in exponent form.
+        return cls(price.quantize(Decimal(1))) if exponent > 0 else price
+
+
+def dec_hook(kind: type, value: Any) -> Any:
+    """msgspec's hook for the contract's own types."""
+    if kind is Money:
+        return Money.parse(value)
+    raise NotImplementedError(f"no decoder for {kind}")
+
+
+def schema_hook(kind: type) -> dict[str, Any]:
+    """The JSON Schema of the contract's own types."""
+    if kind is Money:
+        return dict(Money.JSON_SCHEMA)
+    raise NotImplementedError(f"no schema for {kind}")
+
+
+Stock = Annotated[int, Meta(ge=0, le=MAX_STOCK, description=f"an integer from 0 to {MAX_STOCK}")]
+Units = Annotated[int, Meta(ge=1, le=MAX_STOCK, description=f"an integer from 1 to {MAX_STOCK}")]
+PerUser = Annotated[
+    int, Meta(ge=1, le=MAX_PER_USER, description=f"an integer from 1 to {MAX_PER_USER}")
+]
+Shards = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_SHARDS,
+        description=f"an integer from 1 to {MAX_SHARDS}; omitted: chosen from the stock",
+    ),
+]
+CancelWindow = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=MAX_CANCEL_WINDOW_MINUTES,
+        description=f"minutes a shopper may cancel, 0 to {MAX_CANCEL_WINDOW_MINUTES} "
+        f"(default {DEFAULT_CANCEL_WINDOW_MINUTES})",
+    ),
+]
+Instant = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description="an RFC 3339 time with a zone, years 0001-9999 in UTC, "
+        "e.g. 2026-11-27T09:00:00.000Z",
+    ),
+]
+IdempotencyKey = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=255,
+        pattern=whole(r"[\x21-\x7e]+"),
+        description="1-255 visible ASCII characters",
+    ),
+]
+PageSize = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"an integer from 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
+    ),
+]
+PageToken = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_TOKEN_LENGTH,
+        pattern=whole(r"[A-Za-z0-9_-]+={0,2}"),
+        description="the nextToken of the previous page",
+    ),
+]
+LiveMinutes = Annotated[int, Meta(ge=1, le=1440, description="an integer from 1 to 1440")]
+
+
+class Body(Struct, forbid_unknown_fields=True, rename="camel"):
+    """A JSON request body: unknown fields are errors, field names are camelCase."""
+
+
+class OrderBody(Body):
+    """POST /orders"""
+
+    user_id: Id
+    product_id: Id
+    quantity: Quantity
+
+
+class ProductBody(Body):
+    """PUT /products/{productId} and PUT /admin/sales/{productId}"""
+
+    name: Name
+    price: Money
+    stock: Stock
+    product_id: Id | None = None
+    description: Description | None = None
+    image_url: ImageUrl | None = None
+    max_per_user: PerUser | None = None
+    sale_starts_at: Instant | None = None
+    sale_ends_at: Instant | None = None
+    shards: Shards | None = None
+    cancel_window_minutes: CancelWindow | None = None
+
+
+class RestockBody(Body):
+    """POST /admin/sales/{productId}/restock"""
+
+    units: Units
+
+
+class CancelBody(Body):
+    """POST /orders/{orderId}/cancel (the local stage names the shopper here)"""
+
+    user_id: Id | None = None
+
+
+class PageQuery(Body):
+    """GET /users/{userId}/orders and GET /admin/sales/{productId}/orders"""
+
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    next_token: PageToken | None = None
+
+
+class AdminOrdersQuery(PageQuery):
+    """GET /admin/sales/{productId}/orders: a page, or one order, or one shopper's"""
+
+    order_id: Id | None = None
+    user_id: Id | None = None
+
+
+class LiveQuery(Body):
+    """GET /admin/sales/{productId}/live"""
+
+    minutes: LiveMinutes = 60
+
+
+def rule(schema: dict[str, Any]) -> str:
+    """What a value must be, from its JSON Schema (an optional field's is inside anyOf)."""
+    if "description" in schema:
+        return str(schema["description"])
+    for option in schema.get("anyOf", []):
+        if option.get("type") != "null":
+            return rule(option)
+    return "valid"
+
+
+# Path parameters, by name: every one is an Id.
+PATH_PARAMETERS: dict[str, Any] = {"productId": Id, "orderId": Id, "userId": Id}
