@@ -1,5 +1,6 @@
 """The shop UI in a real browser (Debian's Chromium driven by Playwright)
-against the running stack: buy, watch stock drop, hit the limit and sold out."""
+against the running stack: buy, watch stock drop, hit the limit and sold out;
+axe-core checks every state shown (WCAG 2 A/AA, nothing serious or critical)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from local.stack import ROOT
+from tests.stack.axe import assert_accessible
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import new_product
 
@@ -92,10 +94,12 @@ def test_shopper_buys_sees_stock_drop_then_limit_and_sold_out(
     expect(confirmation).to_contain_text(order_id)
     expect(card.get_by_test_id("stock")).to_contain_text("1 left")
     alice.shot("desktop-after-purchase")
+    assert_accessible(alice.page, "the shop after a purchase")
 
     # A third unit is over alice's limit of two.
     alice.buy(name, 1)
     expect(card.get_by_role("alert")).to_contain_text("You've reached the limit for this item.")
+    assert_accessible(alice.page, "the shop with a limit message")
 
     # Bob's page still shows the last unit when someone else takes it.
     bob = Shopper(browser, stack, "bob-ui", viewport={"width": 1280, "height": 900})
@@ -120,11 +124,13 @@ def test_shopper_buys_sees_stock_drop_then_limit_and_sold_out(
     expect(bob.card(name).get_by_test_id("stock")).to_contain_text("Sold out")
     expect(bob.card(name).get_by_role("button", name=f"Buy {name}")).to_be_disabled()
     bob.shot("desktop-sold-out")
+    assert_accessible(bob.page, "the shop with a sold-out product")
 
     # My orders lists alice's order.
     alice.page.get_by_role("button", name="My orders").click()
     expect(alice.page.get_by_role("cell", name=order_id)).to_be_visible()
     alice.shot("desktop-my-orders")
+    assert_accessible(alice.page, "My orders")
 
     assert stack.stock(product_id) == 0
     assert alice.problems == [] and bob.problems == []
@@ -151,6 +157,7 @@ def test_phone_layout_fits_and_counts_down(browser: Browser, stack: Stack) -> No
     assert overflow <= 0
     card.scroll_into_view_if_needed()
     phone.shot("phone-shop")
+    assert_accessible(phone.page, "the shop on a phone")
     phone.page.get_by_role("button", name="My orders").click()
     expect(phone.page.get_by_text("No orders yet for phone-ui.")).to_be_visible()
     phone.shot("phone-my-orders")
