@@ -19,8 +19,9 @@ export function usePath() {
   return useSyncExternalStore(subscribe, currentPath);
 }
 
-export function navigate(to, { replace = false } = {}) {
-  window.history[replace ? "replaceState" : "pushState"]({}, "", to);
+// `state` rides along in the history entry (a "Sale saved." for the next page, say).
+export function navigate(to, { replace = false, state = {} } = {}) {
+  window.history[replace ? "replaceState" : "pushState"](state, "", to);
   window.dispatchEvent(new Event(NAVIGATED));
 }
 
