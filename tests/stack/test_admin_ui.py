@@ -18,6 +18,7 @@ import io
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,9 +28,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.stack.axe import assert_accessible
 from tests.stack.conftest import Stack
-
-# The session's Chromium comes from the shop's browser tests (one browser for both files).
-from tests.stack.test_shop_ui import SCREENSHOTS, Shopper, browser  # noqa: F401
+from tests.stack.test_shop_ui import SCREENSHOTS, Shopper, shared_chromium, total_stock
 
 pytestmark = pytest.mark.stack
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
@@ -39,6 +38,13 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    # The same Chromium as the shop's browser tests when both files run.
+    with shared_chromium() as chromium:
+        yield chromium
 
 
 class Operator:
@@ -85,7 +91,7 @@ def number(page: Page, test_id: str) -> int:
 
 
 @pytest.mark.skip(reason="admin API not merged yet")
-def test_operator_runs_a_sale_end_to_end(browser: Browser, stack: Stack) -> None:  # noqa: F811
+def test_operator_runs_a_sale_end_to_end(browser: Browser, stack: Stack) -> None:
     product_id = f"console-{uuid.uuid4().hex[:8]}"
     name = f"Console kettle {product_id[-4:]}"
     operator = Operator(browser, stack, **DESKTOP)
@@ -162,7 +168,7 @@ def test_operator_runs_a_sale_end_to_end(browser: Browser, stack: Stack) -> None
     expect(page.get_by_test_id("stock-left")).to_have_text("6", timeout=10_000)
     expect(page.get_by_test_id("units-sold")).to_have_text("0")
     expect(card.get_by_test_id("stock")).to_contain_text("6 left", timeout=10_000)
-    assert stack.stock(product_id) == 6
+    assert total_stock(stack, product_id) == 6
 
     # Restock 4, then the table of sales shows the new level.
     page.get_by_label("Units to add").fill("4")
@@ -380,7 +386,7 @@ class StandInAdminApi:
             reply(404, {"code": "PRODUCT_NOT_FOUND", "message": f"no route {url.path}"})
 
 
-def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> None:  # noqa: F811
+def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> None:
     api = StandInAdminApi(stack)
     operator = Operator(browser, stack, **DESKTOP)
     api.install(operator.page)

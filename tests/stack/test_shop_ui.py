@@ -9,6 +9,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from local.stack import ROOT
 from tests.stack.axe import assert_accessible
 from tests.stack.conftest import Stack
-from tests.stack.test_concurrency import new_product
+from tests.stack.test_concurrency import new_product, shard_stocks
 
 pytestmark = pytest.mark.stack
 CHROMIUM = "/usr/bin/chromium"
@@ -33,15 +34,41 @@ FLAGS = [
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def total_stock(stack: Stack, product_id: str) -> int:
+    """A product's stock whether or not it is sharded (a sharded one keeps it in its shards)."""
+    shards = shard_stocks(stack, product_id)
+    return sum(shards) if shards else stack.stock(product_id)
+
+
+_SHARED: dict[str, Any] = {}
+
+
+@contextmanager
+def shared_chromium() -> Iterator[Browser]:
+    """One Chromium for every browser-test module of the session: Playwright's sync API
+    runs one instance per thread, so each module's `browser` fixture borrows this one."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
+    if not _SHARED:
+        playwright = sync_playwright().start()
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        _SHARED.update(playwright=playwright, chromium=chromium, users=0)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["chromium"]
+    finally:
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            _SHARED["chromium"].close()
+            _SHARED["playwright"].stop()
+            _SHARED.clear()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with shared_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 class Shopper:
@@ -234,7 +261,7 @@ def test_shopper_cancels_own_order_and_is_told_when_the_window_passed(
     ).to_be_visible()
     row = shopper.page.get_by_role("row").filter(has_text=open_order)
     expect(row).to_contain_text("Cancelled")
-    assert stack.stock(open_id) == 3
+    assert total_stock(stack, open_id) == 3
 
     shopper.page.get_by_role("button", name=f"Cancel order {closed_order}").click()
     shopper.page.get_by_role("dialog").get_by_role("button", name="Cancel order").click()
@@ -243,7 +270,7 @@ def test_shopper_cancels_own_order_and_is_told_when_the_window_passed(
     )
     assert_accessible(shopper.page, "My orders with a refused cancel")
     shopper.shot("desktop-cancel-refused")
-    assert stack.stock(closed_id) == 2
+    assert total_stock(stack, closed_id) == 2
 
     shopper.page.get_by_role("button", name="Shop").click()
     expect(shopper.card(open_name).get_by_test_id("stock")).to_contain_text("3 left")
