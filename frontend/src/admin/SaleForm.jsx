@@ -240,7 +240,7 @@ export function SaleForm({ api, productId }) {
         <div className="error-summary" role="alert" tabIndex={-1} ref={summaryRef}>
           {serverError ? (
             <p>
-              <strong>{describeAdminError(serverError).headline}</strong> {serverError.message}
+              <strong>{describeAdminError(serverError).headline}</strong> {describeAdminError(serverError).detail}
             </p>
           ) : (
             <>

@@ -150,7 +150,7 @@ export function SaleOrders({ api, productId, refreshKey, onChanged, save = saveB
       </div>
       {list.error && (
         <p role="alert">
-          {describeAdminError(list.error).headline} {list.error.message}
+          {describeAdminError(list.error).headline} {describeAdminError(list.error).detail}
         </p>
       )}
       {list.orders === null && !list.error && <p aria-busy="true">Loading orders…</p>}

@@ -42,5 +42,7 @@ export const ADMIN_MESSAGES = {
 
 export function describeAdminError(error) {
   const headline = ADMIN_MESSAGES[error?.code] ?? `Something went wrong (${error?.code ?? "unknown error"}).`;
-  return { headline, detail: error?.message ?? "" };
+  // A network failure has no answer from the API to add, only the shop's own wording.
+  const detail = error?.code === "NETWORK" ? "" : (error?.message ?? "");
+  return { headline, detail };
 }

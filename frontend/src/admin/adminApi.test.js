@@ -101,11 +101,17 @@ describe("describeAdminError", () => {
     "FORBIDDEN",
     "HTTP_401",
     "BUSY",
-    "NETWORK",
   ])("has an operator-facing message for %s", (code) => {
     const { headline, detail } = describeAdminError(new ApiError(400, code, "server says why"));
     expect(headline).not.toMatch(/Something went wrong/);
     expect(detail).toBe("server says why");
+  });
+
+  it("explains an unreachable API without the shop's wording", () => {
+    expect(describeAdminError(new ApiError(0, "NETWORK", "The shop can't be reached right now."))).toEqual({
+      headline: "The API can't be reached. Check the connection (locally: is `make run` running?).",
+      detail: "",
+    });
   });
 
   it("still names an unknown code", () => {
