@@ -3,6 +3,9 @@ import { defineConfig } from "vite";
 
 export default defineConfig({
   plugins: [react()],
+  // The default, kept explicit: the dev and preview servers answer index.html for
+  // /admin/... so the console's paths load like the shop's (CloudFront needs the same).
+  appType: "spa",
   server: { host: "127.0.0.1", port: 5173, strictPort: true },
   preview: { host: "127.0.0.1", port: 5173, strictPort: true },
   build: { outDir: "dist", sourcemap: true },

@@ -5,14 +5,22 @@ import { MyOrders } from "./components/MyOrders.jsx";
 import { ProductCard } from "./components/ProductCard.jsx";
 import { formatMoney } from "./format.js";
 import { useProducts, useServerNow } from "./hooks.js";
+import { navigate } from "./router.jsx";
 
 const USER_KEY = "flashsale.userId";
+const ADDRESS = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-function initialUser() {
-  const saved = window.localStorage.getItem(USER_KEY);
+export const isAddress = (identity) => ADDRESS.test(identity ?? "");
+
+// Locally the dev identity is also where confirmations are mailed, so a new shopper
+// gets an address; one saved earlier (address or not) is kept.
+export function initialUser(storage = window.localStorage) {
+  const saved = storage.getItem(USER_KEY);
   if (saved) return saved;
-  const generated = `shopper-${Math.random().toString(36).slice(2, 8)}`;
-  window.localStorage.setItem(USER_KEY, generated);
+  const letters = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const random = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (n) => letters[n % 36]);
+  const generated = `shopper-${random.join("")}@example.com`;
+  storage.setItem(USER_KEY, generated);
   return generated;
 }
 
@@ -27,13 +35,17 @@ export function App({ api: givenApi, auth: givenAuth }) {
   const [view, setView] = useState("shop");
   const [lastOrder, setLastOrder] = useState(null);
   const userId = auth.enabled ? (session?.userId ?? null) : devUser;
+  // Signed in, the mail goes to the verified address of the account; locally to the
+  // dev identity when it is an address. The order's own record wins when it has one.
+  const mailbox = auth.enabled ? session?.email : isAddress(devUser) ? devUser : null;
+  const mailedTo = lastOrder ? (lastOrder.email ?? mailbox) : null;
 
   useEffect(() => {
     if (!auth.enabled) return;
     auth.completeSignIn().then(
       (signedIn) => {
         setSession(signedIn);
-        if (window.location.search.includes("code=")) window.history.replaceState({}, "", "/");
+        if (window.location.search.includes("code=")) navigate(auth.takeReturnPath?.() ?? "/", { replace: true });
       },
       (failure) => setSignInError(failure.message),
     );
@@ -85,6 +97,11 @@ export function App({ api: givenApi, auth: givenAuth }) {
           <section className="confirmation" role="status" aria-label="Order confirmation">
             <strong>Order placed!</strong> {lastOrder.quantity} × {lastOrder.productName},{" "}
             {formatMoney(lastOrder.totalAmount)}. Order id <span className="mono">{lastOrder.orderId}</span>
+            {mailedTo && (
+              <span>
+                A confirmation email is on its way to <strong>{mailedTo}</strong>.
+              </span>
+            )}
             <button type="button" className="link" onClick={() => setLastOrder(null)} aria-label="Dismiss">
               ×
             </button>
@@ -110,7 +127,7 @@ export function App({ api: givenApi, auth: givenAuth }) {
             </div>
           </>
         ) : userId ? (
-          <MyOrders api={api} userId={userId} refreshKey={lastOrder?.orderId} />
+          <MyOrders api={api} userId={userId} refreshKey={lastOrder?.orderId} onCancelled={refresh} />
         ) : (
           <p>
             <button type="button" onClick={() => auth.signIn()}>

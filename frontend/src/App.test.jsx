@@ -1,7 +1,9 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { expect, it, vi } from "vitest";
-import { App } from "./App.jsx";
+import { beforeEach, expect, it, vi } from "vitest";
+import { App, initialUser, isAddress } from "./App.jsx";
+
+beforeEach(() => window.localStorage.clear());
 
 it("buys from the grid, confirms with the order id and refreshes stock", async () => {
   let stock = 5;
@@ -76,4 +78,80 @@ it("buys as the signed-in shopper", async () => {
   await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Lamp" }));
   await waitFor(() => expect(api.placeOrder).toHaveBeenCalled());
   expect(api.placeOrder.mock.calls[0][0]).toEqual({ userId: "sub-42", productId: "p1", quantity: 1 });
+});
+
+it("gives a new shopper an address as dev identity and keeps a saved one", () => {
+  const first = initialUser();
+  expect(first).toMatch(/^shopper-[a-z0-9]{4,}@example\.com$/);
+  expect(isAddress(first)).toBe(true);
+  expect(initialUser()).toBe(first);
+  window.localStorage.setItem("flashsale.userId", "alice-ui");
+  expect(initialUser()).toBe("alice-ui");
+  expect(initialUser({ getItem: () => null, setItem: () => {} })).not.toBe(first);
+});
+
+it("says where the confirmation email goes when the identity is an address", async () => {
+  window.localStorage.setItem("flashsale.userId", "lena@example.com");
+  const api = shopApi();
+  render(<App api={api} />);
+  expect(await screen.findByLabelText("Shopping as")).toHaveValue("lena@example.com");
+  await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Lamp" }));
+  const confirmation = await screen.findByRole("status", { name: "Order confirmation" });
+  expect(confirmation).toHaveTextContent("A confirmation email is on its way to lena@example.com.");
+});
+
+it("promises no email to an identity that is not an address", async () => {
+  window.localStorage.setItem("flashsale.userId", "alice-ui");
+  render(<App api={shopApi()} />);
+  await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Lamp" }));
+  const confirmation = await screen.findByRole("status", { name: "Order confirmation" });
+  expect(confirmation).toHaveTextContent("order-7");
+  expect(confirmation).not.toHaveTextContent("email");
+});
+
+it("names the signed-in shopper's verified address", async () => {
+  const auth = fakeAuth({ userId: "sub-42", email: "a@b.c", idToken: "t", expiresAt: Infinity });
+  render(<App api={shopApi()} auth={auth} />);
+  await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Lamp" }));
+  expect(await screen.findByRole("status", { name: "Order confirmation" })).toHaveTextContent(
+    "A confirmation email is on its way to a@b.c.",
+  );
+});
+
+it("cancels from My orders and refreshes the stock", async () => {
+  window.localStorage.setItem("flashsale.userId", "lena@example.com");
+  let stock = 4;
+  const api = {
+    ...shopApi(),
+    listProducts: vi.fn(async () => ({ products: [{ productId: "p1", name: "Lamp", price: 24.5, stock }], count: 1 })),
+    listOrders: vi.fn(async () => ({
+      orders: [{ orderId: "o-9", productName: "Lamp", quantity: 1, totalAmount: 24.5, status: "CONFIRMED", createdAt: "2026-11-27T00:00:00Z" }],
+    })),
+    cancelOrder: vi.fn(async (orderId) => {
+      stock += 1;
+      return { orderId, status: "CANCELLED", cancelledAt: "2026-11-27T00:01:00Z" };
+    }),
+  };
+  render(<App api={api} />);
+  const user = userEvent.setup();
+  await user.click(screen.getByRole("button", { name: "My orders" }));
+  await user.click(await screen.findByRole("button", { name: "Cancel order o-9" }));
+  const calls = api.listProducts.mock.calls.length;
+  await user.click(screen.getByRole("button", { name: "Cancel order" }));
+  await waitFor(() => expect(api.cancelOrder).toHaveBeenCalledWith("o-9", "lena@example.com"));
+  await waitFor(() => expect(api.listProducts.mock.calls.length).toBeGreaterThan(calls));
+  await user.click(screen.getByRole("button", { name: "Shop" }));
+  expect(screen.getByTestId("stock")).toHaveTextContent("5 left");
+});
+
+it("goes back to the page that asked to sign in once the code is traded", async () => {
+  window.history.replaceState({}, "", "/?code=abc&state=s");
+  const auth = {
+    ...fakeAuth({ userId: "sub-1", email: "op@example.com", idToken: "t", expiresAt: Infinity }),
+    takeReturnPath: vi.fn(() => "/admin/sales/lamp"),
+  };
+  render(<App api={shopApi()} auth={auth} />);
+  await waitFor(() => expect(window.location.pathname).toBe("/admin/sales/lamp"));
+  expect(window.location.search).toBe("");
+  window.history.replaceState({}, "", "/");
 });

@@ -12,7 +12,9 @@ export class ApiError extends Error {
   }
 }
 
-export function createApi(
+// The transport both the shop and the operator console use: one base URL, the
+// signed-in user's token, contract errors as ApiError, and the server's clock.
+export function createClient(
   baseUrl = API_BASE,
   fetchImpl = (...args) => globalThis.fetch(...args),
   token = () => null,
@@ -20,7 +22,8 @@ export function createApi(
   const base = baseUrl.replace(/\/+$/, "");
   let offsetMs = 0;
 
-  async function request(method, path, { body, headers = {} } = {}) {
+  // `read: "blob"` is for downloads (CSV): the body is returned as a Blob, not parsed.
+  async function request(method, path, { body, headers = {}, read = "json" } = {}) {
     let response;
     const bearer = token();
     const authorization = bearer ? { Authorization: bearer } : {};
@@ -39,6 +42,7 @@ export function createApi(
     }
     const serverTime = Date.parse(response.headers.get("Date") ?? "");
     if (!Number.isNaN(serverTime)) offsetMs = serverTime - Date.now();
+    if (response.ok && read === "blob") return response.blob();
     let data = null;
     try {
       data = await response.json();
@@ -57,12 +61,25 @@ export function createApi(
     return data;
   }
 
+  return { request, now: () => Date.now() + offsetMs };
+}
+
+export const segment = (value) => encodeURIComponent(value);
+
+export function createApi(baseUrl = API_BASE, fetchImpl = undefined, token = undefined) {
+  const client = createClient(baseUrl, fetchImpl, token);
+  const { request } = client;
   return {
-    now: () => Date.now() + offsetMs,
+    client,
+    now: client.now,
     listProducts: () => request("GET", "/products"),
-    listOrders: (userId) => request("GET", `/users/${encodeURIComponent(userId)}/orders`),
+    listOrders: (userId) => request("GET", `/users/${segment(userId)}/orders`),
     placeOrder: (order, idempotencyKey) =>
       request("POST", "/orders", { body: order, headers: { "Idempotency-Key": idempotencyKey } }),
+    // The shopper names themself: locally a cancel without a body acts as an admin,
+    // and the shop must be held to the shopper's cancel window like anyone else.
+    cancelOrder: (orderId, userId) =>
+      request("POST", `/orders/${segment(orderId)}/cancel`, { body: { userId } }),
   };
 }
 
@@ -101,6 +118,8 @@ export const MESSAGES = {
   INVALID_REQUEST: "That order couldn't be understood.",
   IDEMPOTENCY_KEY_REUSED: "That checkout was already used for a different order. Please try again.",
   FORBIDDEN: "Please sign in again to continue.",
+  ORDER_NOT_CANCELLABLE: "This order can no longer be cancelled: its cancellation window has passed.",
+  ORDER_NOT_FOUND: "That order can't be found.",
 };
 
 export function describeError(error) {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, buy, createApi, describeError } from "./api.js";
+import { ApiError, buy, createApi, createClient, describeError } from "./api.js";
 
 function response(status, body, headers = {}) {
   return new Response(body === undefined ? null : JSON.stringify(body), {
@@ -42,6 +42,34 @@ describe("createApi", () => {
     const fetch = vi.fn(async () => response(200, { orders: [] }));
     await createApi("http://shop", fetch, () => "id-token").listOrders("alice");
     expect(fetch.mock.calls[0][1].headers).toEqual({ Authorization: "id-token" });
+  });
+
+  it("cancels an order as the named shopper", async () => {
+    const fetch = vi.fn(async () => response(200, { orderId: "o 1", status: "CANCELLED" }));
+    const cancelled = await createApi("http://shop", fetch).cancelOrder("o 1", "a@example.com");
+    const [url, init] = fetch.mock.calls[0];
+    expect(url).toBe("http://shop/orders/o%201/cancel");
+    expect(init.method).toBe("POST");
+    expect(JSON.parse(init.body)).toEqual({ userId: "a@example.com" });
+    expect(cancelled.status).toBe("CANCELLED");
+  });
+
+  it("reports a cancel after the window as ORDER_NOT_CANCELLABLE", async () => {
+    const fetch = vi.fn(async () => response(409, { code: "ORDER_NOT_CANCELLABLE", message: "window passed" }));
+    const error = await createApi("http://shop", fetch).cancelOrder("o1", "u").catch((e) => e);
+    expect([error.status, error.code]).toEqual([409, "ORDER_NOT_CANCELLABLE"]);
+    expect(describeError(error).headline).toMatch(/can no longer be cancelled/);
+  });
+
+  it("reads a download as a Blob but still turns its errors into ApiError", async () => {
+    const ok = vi.fn(async () => new Response("a,b\n1,2\n", { status: 200, headers: { "Content-Type": "text/csv" } }));
+    const blob = await createClient("http://shop", ok).request("GET", "/x.csv", { read: "blob" });
+    expect(await blob.text()).toBe("a,b\n1,2\n");
+    const denied = vi.fn(async () => response(403, { code: "FORBIDDEN", message: "admins only" }));
+    const error = await createClient("http://shop", denied)
+      .request("GET", "/x.csv", { read: "blob" })
+      .catch((e) => e);
+    expect([error.code, error.message]).toEqual(["FORBIDDEN", "admins only"]);
   });
 
   it("reports an unreachable shop as a NETWORK error", async () => {
@@ -103,6 +131,8 @@ it("has a shopper-facing message for every error code in the contract", () => {
     "PRODUCT_NOT_FOUND",
     "INVALID_REQUEST",
     "IDEMPOTENCY_KEY_REUSED",
+    "ORDER_NOT_CANCELLABLE",
+    "ORDER_NOT_FOUND",
   ]) {
     expect(describeError(new ApiError(409, code, "x")).headline).not.toMatch(/Something went wrong/);
   }

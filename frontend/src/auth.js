@@ -6,6 +6,8 @@
 const VERIFIER = "flashsale.pkce.verifier";
 const STATE = "flashsale.pkce.state";
 const SESSION = "flashsale.session";
+// Cognito returns to "/" (the one callback URL); the page that asked to sign in is kept here.
+const RETURN_TO = "flashsale.returnTo";
 
 export function createAuth({
   domain = import.meta.env.VITE_COGNITO_DOMAIN,
@@ -30,6 +32,7 @@ export function createAuth({
     const state = randomString(24);
     storage.setItem(VERIFIER, verifier);
     storage.setItem(STATE, state);
+    storage.setItem(RETURN_TO, location.pathname ?? "/");
     const query = new URLSearchParams({
       response_type: "code",
       client_id: clientId,
@@ -69,6 +72,8 @@ export function createAuth({
       idToken: tokens.id_token,
       userId: claims.sub,
       email: claims.email ?? null,
+      // Shown to say why the console refuses; the API checks the group itself.
+      groups: claims["cognito:groups"] ?? [],
       expiresAt: now() + tokens.expires_in * 1000,
     };
     storage.setItem(SESSION, JSON.stringify(signedIn));
@@ -81,7 +86,22 @@ export function createAuth({
     location.assign(`${domain}/logout?${query}`);
   }
 
-  return { enabled, session, signIn, completeSignIn, signOut, token: () => session()?.idToken ?? null };
+  // Where to go after the sign-in round trip: a same-origin path, never a full URL.
+  function takeReturnPath() {
+    const path = storage.getItem(RETURN_TO);
+    storage.removeItem(RETURN_TO);
+    return path && path.startsWith("/") && !path.startsWith("//") ? path : "/";
+  }
+
+  return {
+    enabled,
+    session,
+    signIn,
+    completeSignIn,
+    signOut,
+    takeReturnPath,
+    token: () => session()?.idToken ?? null,
+  };
 }
 
 export function decodeJwt(token) {

@@ -20,7 +20,12 @@ function memoryStorage() {
 }
 
 function setup(overrides = {}) {
-  const location = { origin: "https://shop.example", href: "https://shop.example/", assign: vi.fn() };
+  const location = {
+    origin: "https://shop.example",
+    href: "https://shop.example/",
+    pathname: overrides.pathname ?? "/",
+    assign: vi.fn(),
+  };
   const storage = memoryStorage();
   const auth = createAuth({
     domain: "https://login.example",
@@ -69,6 +74,30 @@ describe("auth", () => {
     expect(form.get("code")).toBe("abc");
     expect(form.get("code_verifier")).toBeTruthy();
     expect(auth.token()).toBe(session.idToken);
+  });
+
+  it("returns to the page that asked to sign in, and only to a path of this site", async () => {
+    const { auth, storage } = setup({ pathname: "/admin/sales/lamp" });
+    await auth.signIn();
+    expect(auth.takeReturnPath()).toBe("/admin/sales/lamp");
+    expect(auth.takeReturnPath()).toBe("/");
+    storage.setItem("flashsale.returnTo", "//evil.example/");
+    expect(auth.takeReturnPath()).toBe("/");
+  });
+
+  it("keeps the token's groups (the console says when a user is not an admin)", async () => {
+    const fetchImpl = vi.fn(
+      async () =>
+        new Response(
+          JSON.stringify({ id_token: jwt({ sub: "s", "cognito:groups": ["admins"] }), expires_in: 60 }),
+        ),
+    );
+    const { auth, storage } = setup({ fetchImpl });
+    await auth.signIn();
+    const session = await auth.completeSignIn(
+      `https://shop.example/?code=c&state=${storage.getItem("flashsale.pkce.state")}`,
+    );
+    expect(session.groups).toEqual(["admins"]);
   });
 
   it("refuses a callback whose state it did not send", async () => {

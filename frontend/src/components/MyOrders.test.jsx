@@ -1,26 +1,72 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { expect, it, vi } from "vitest";
+import { ApiError } from "../api.js";
 import { MyOrders } from "./MyOrders.jsx";
 
-it("lists the shopper's orders", async () => {
+const confirmed = {
+  orderId: "o-1",
+  productName: "Headphones",
+  quantity: 2,
+  totalAmount: 159.98,
+  status: "CONFIRMED",
+  createdAt: "2026-11-27T00:00:01.000Z",
+};
+
+it("lists the shopper's orders with their status", async () => {
   const listOrders = vi.fn().mockResolvedValue({
-    orders: [
-      {
-        orderId: "o-1",
-        productName: "Headphones",
-        quantity: 2,
-        totalAmount: 159.98,
-        createdAt: "2026-11-27T00:00:01.000Z",
-      },
-    ],
+    orders: [confirmed, { ...confirmed, orderId: "o-0", status: "CANCELLED", cancelledAt: "2026-11-27T00:01:00Z" }],
   });
   render(<MyOrders api={{ listOrders }} userId="alice" />);
   expect(await screen.findByRole("cell", { name: "o-1" })).toBeInTheDocument();
-  expect(screen.getByRole("cell", { name: "$159.98" })).toBeInTheDocument();
+  expect(screen.getAllByRole("cell", { name: "$159.98" })).toHaveLength(2);
   expect(listOrders).toHaveBeenCalledWith("alice");
+  const [, first, second] = screen.getAllByRole("row");
+  expect(first).toHaveTextContent("Confirmed");
+  expect(within(first).getByRole("button", { name: "Cancel order o-1" })).toBeInTheDocument();
+  expect(second).toHaveTextContent("Cancelled");
+  expect(within(second).queryByRole("button")).not.toBeInTheDocument();
 });
 
 it("says when there are no orders", async () => {
   render(<MyOrders api={{ listOrders: vi.fn().mockResolvedValue({ orders: [] }) }} userId="bob" />);
   expect(await screen.findByText("No orders yet for bob.")).toBeInTheDocument();
+});
+
+it("cancels an order only after the shopper confirms", async () => {
+  const cancelOrder = vi.fn(async (orderId) => ({ ...confirmed, orderId, status: "CANCELLED" }));
+  const onCancelled = vi.fn();
+  const api = { listOrders: vi.fn().mockResolvedValue({ orders: [confirmed] }), cancelOrder };
+  render(<MyOrders api={api} userId="a@example.com" onCancelled={onCancelled} />);
+  const user = userEvent.setup();
+
+  await user.click(await screen.findByRole("button", { name: "Cancel order o-1" }));
+  const dialog = screen.getByRole("dialog", { name: "Cancel this order?" });
+  expect(dialog).toHaveTextContent("2 × Headphones");
+  await user.click(within(dialog).getByRole("button", { name: "Keep order" }));
+  expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+  expect(cancelOrder).not.toHaveBeenCalled();
+
+  await user.click(screen.getByRole("button", { name: "Cancel order o-1" }));
+  await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Cancel order" }));
+
+  await waitFor(() => expect(screen.getAllByRole("row")[1]).toHaveTextContent("Cancelled"));
+  expect(cancelOrder).toHaveBeenCalledWith("o-1", "a@example.com");
+  expect(onCancelled).toHaveBeenCalledWith(expect.objectContaining({ status: "CANCELLED" }));
+  expect(screen.getByRole("status")).toHaveTextContent("Order cancelled: 2 × Headphones.");
+  expect(screen.queryByRole("button", { name: "Cancel order o-1" })).not.toBeInTheDocument();
+});
+
+it("explains that the cancellation window has passed", async () => {
+  const cancelOrder = vi.fn().mockRejectedValue(new ApiError(409, "ORDER_NOT_CANCELLABLE", "window of 15 minutes passed"));
+  const api = { listOrders: vi.fn().mockResolvedValue({ orders: [confirmed] }), cancelOrder };
+  render(<MyOrders api={api} userId="alice" />);
+  const user = userEvent.setup();
+  await user.click(await screen.findByRole("button", { name: "Cancel order o-1" }));
+  await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Cancel order" }));
+
+  const alert = await screen.findByRole("alert");
+  expect(alert).toHaveTextContent("This order can no longer be cancelled: its cancellation window has passed.");
+  expect(alert).toHaveTextContent("window of 15 minutes passed");
+  expect(screen.getAllByRole("row")[1]).toHaveTextContent("Confirmed");
 });
