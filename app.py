@@ -12,6 +12,7 @@ from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorize
 from chalice.app import DynamoDBEvent
 
 from chalicelib import contract, identity, observability, validation, wiring
+from chalicelib.sales import order_events
 from chalicelib.web import contract_errors, contract_shaped
 
 app = Chalice(app_name="flashsale")
@@ -72,7 +73,7 @@ def list_products() -> Response:
 @app.route("/products/{productId}")
 @contract_errors
 def get_product(productId: str) -> Response:
-    product = wiring.catalog().get(validation.identifier(productId, "productId"))
+    product = wiring.catalog().get(validation.path_id(productId, "productId"))
     return Response(product.to_json(), headers=CATALOG_CACHE)
 
 
@@ -80,7 +81,7 @@ def get_product(productId: str) -> Response:
 @contract_errors
 def put_product(productId: str) -> dict[str, Any]:
     identity.signed_request(app.current_request.context, wiring.config().auth_mode)
-    spec = validation.product_request(productId, *_body())
+    spec = validation.product_request(validation.path_id(productId, "productId"), *_body())
     return wiring.catalog().put(spec).to_json()
 
 
@@ -101,19 +102,115 @@ def place_order() -> Response:
 @app.route("/orders/{orderId}", authorizer=SIGNED_IN)
 @contract_errors
 def get_order(orderId: str) -> Response:
-    order = wiring.orders().get(validation.identifier(orderId, "orderId"), owner=_caller().user_id)
+    order = wiring.orders().get(validation.path_id(orderId, "orderId"), owner=_caller().user_id)
     return Response(order.to_json(), headers=NO_STORE)
 
 
 @app.route("/users/{userId}/orders", authorizer=SIGNED_IN)
 @contract_errors
 def list_user_orders(userId: str) -> Response:
-    identity.ensure_self(_caller(), userId)
+    user_id = validation.path_id(userId, "userId")
+    identity.ensure_self(_caller(), user_id)
     query = validation.query(app.current_request.query_params, contract.PageQuery)
-    page = wiring.orders().for_user(
-        validation.identifier(userId, "userId"), query.limit, query.next_token
+    page = wiring.orders().for_user(user_id, query.limit, query.next_token)
+    return Response(page, headers=NO_STORE)
+
+
+@app.route("/orders/{orderId}/cancel", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN)
+@contract_errors
+def cancel_order(orderId: str) -> Response:
+    who = _caller()
+    body = validation.optional_body(*_body(), contract.CancelBody)
+    if who.user_id is None:
+        # Local stage: the body names the shopper; without one, an operator cancels.
+        shopper = body.user_id
+    else:
+        if body.user_id is not None:
+            identity.ensure_self(who, body.user_id)
+        shopper = None if who.admin else who.user_id
+    order = wiring.orders().cancel(validation.path_id(orderId, "orderId"), shopper)
+    return Response(order.to_json(), headers=NO_STORE)
+
+
+# --- the operator console: /admin, the `admins` group on deployed stages ---------
+
+
+def _operator() -> None:
+    identity.ensure_admin(_caller())
+
+
+def _sale_id(productId: str) -> str:
+    return validation.path_id(productId, "productId")
+
+
+@app.route("/admin/sales", authorizer=SIGNED_IN)
+@contract_errors
+def admin_sales() -> Response:
+    _operator()
+    sales = wiring.console().sales()
+    return Response({"sales": sales, "count": len(sales)}, headers=NO_STORE)
+
+
+@app.route("/admin/sales/{productId}", methods=["PUT"], content_types=ANY, authorizer=SIGNED_IN)
+@contract_errors
+def admin_save_sale(productId: str) -> Response:
+    _operator()
+    spec = validation.product_request(_sale_id(productId), *_body())
+    return Response(wiring.console().save(spec), headers=NO_STORE)
+
+
+@app.route(
+    "/admin/sales/{productId}/restock", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN
+)
+@contract_errors
+def admin_restock(productId: str) -> Response:
+    _operator()
+    body = validation.body(*_body(), contract.RestockBody)
+    return Response(wiring.console().restock(_sale_id(productId), body.units), headers=NO_STORE)
+
+
+@app.route(
+    "/admin/sales/{productId}/end", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN
+)
+@contract_errors
+def admin_end_sale(productId: str) -> Response:
+    _operator()
+    validation.optional_body(*_body(), contract.EmptyBody)
+    return Response(wiring.console().end(_sale_id(productId)), headers=NO_STORE)
+
+
+@app.route("/admin/sales/{productId}/live", authorizer=SIGNED_IN)
+@contract_errors
+def admin_live(productId: str) -> Response:
+    _operator()
+    query = validation.query(app.current_request.query_params, contract.LiveQuery)
+    return Response(wiring.console().live(_sale_id(productId), query.minutes), headers=NO_STORE)
+
+
+@app.route("/admin/sales/{productId}/orders", authorizer=SIGNED_IN)
+@contract_errors
+def admin_orders(productId: str) -> Response:
+    _operator()
+    query = validation.query(app.current_request.query_params, contract.AdminOrdersQuery)
+    page = wiring.console().orders(
+        _sale_id(productId), query.limit, query.next_token, query.order_id, query.user_id
     )
     return Response(page, headers=NO_STORE)
+
+
+@app.route("/admin/sales/{productId}/orders.csv", authorizer=SIGNED_IN)
+@contract_errors
+def admin_orders_csv(productId: str) -> Response:
+    _operator()
+    product_id = _sale_id(productId)
+    return Response(
+        wiring.console().csv(product_id),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{product_id}-orders.csv"',
+            **NO_STORE,
+        },
+    )
 
 
 # Read at import: `chalice deploy` and `chalice package` import the app with the
@@ -129,4 +226,7 @@ ORDERS_STREAM_ARN = os.environ.get(
     stream_arn=ORDERS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON"
 )
 def notify_orders(event: DynamoDBEvent) -> dict[str, Any]:
-    return wiring.notifier().handle_stream(event)
+    records = list(event)
+    # The console's counters first: each order exactly once (marks on the order).
+    wiring.sales_stats().count(*order_events((r.event_name, r.new_image) for r in records))
+    return wiring.notifier().handle_stream(records)

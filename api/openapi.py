@@ -32,7 +32,18 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/orders/{orderId}"): (None, None, {}),
     ("GET", "/users/{userId}/orders"): (None, contract.PageQuery, {}),
+    ("POST", "/orders/{orderId}/cancel"): (contract.CancelBody, None, {}),
+    # The operator console's API.
+    ("GET", "/admin/sales"): (None, None, {}),
+    ("PUT", "/admin/sales/{productId}"): (contract.ProductBody, None, {}),
+    ("POST", "/admin/sales/{productId}/restock"): (contract.RestockBody, None, {}),
+    ("POST", "/admin/sales/{productId}/end"): (contract.EmptyBody, None, {}),
+    ("GET", "/admin/sales/{productId}/live"): (None, contract.LiveQuery, {}),
+    ("GET", "/admin/sales/{productId}/orders"): (None, contract.AdminOrdersQuery, {}),
+    ("GET", "/admin/sales/{productId}/orders.csv"): (None, None, {}),
 }
+# Bodies a route also takes empty (no body at all is its defaults).
+OPTIONAL_BODIES = {("POST", "/orders/{orderId}/cancel"), ("POST", "/admin/sales/{productId}/end")}
 ERROR = {
     "type": "object",
     "required": ["code", "message"],
@@ -98,7 +109,7 @@ def generate(routes: dict[tuple[str, str], Route] = ROUTES) -> dict[str, Any]:
         }
         if body is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": (method, path) not in OPTIONAL_BODIES,
                 "content": {
                     "application/json": {
                         "schema": {"$ref": f"#/components/schemas/{body.__name__}"}

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -312,6 +312,88 @@ class Catalog:
             self._changed(product.product_id)
             return product
         raise Busy("the product is being changed by someone else; try again")
+
+    def restock(self, product_id: str, units: int) -> Product:
+        """Add `units` to a product's stock, spread over its stock items, in one
+        transaction conditional on the product not having been replaced meanwhile."""
+        for _ in range(PUT_ATTEMPTS):
+            snapshot = read(self._client, self._table, product_id)
+            if snapshot is None:
+                raise ProductNotFound(f"product {product_id} does not exist")
+            keys = list(snapshot.stocks)
+            adds = dict(zip(keys, split(units, len(keys)), strict=True))
+            writes = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": {"productId": {"S": key}},
+                        "UpdateExpression": "SET stock = stock + :u",
+                        "ConditionExpression": "attribute_exists(stock) AND version = :v",
+                        "ExpressionAttributeValues": {
+                            ":u": {"N": str(add)},
+                            ":v": {"N": str(snapshot.product.version)},
+                        },
+                    }
+                }
+                for key, add in adds.items()
+                if add
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except ClientError as exc:
+                if not _lost_race(exc):
+                    raise
+                time.sleep(random.uniform(0, 0.05))
+                continue
+            self._changed(product_id)
+            return snapshot.product._replace(stock=snapshot.product.stock + units)
+        raise Busy("the product is being changed by someone else; try again")
+
+    def end_sale(self, product_id: str, moment: datetime) -> Product:
+        """Close a sale at `moment` (on the product and every shard, which carry
+        the window orders check). A sale that has not started ends unstarted."""
+        for _ in range(PUT_ATTEMPTS):
+            snapshot = read(self._client, self._table, product_id)
+            if snapshot is None:
+                raise ProductNotFound(f"product {product_id} does not exist")
+            product = snapshot.product
+            if product.sale_ends_at is not None and product.sale_ends_at <= moment:
+                return product
+            starts = product.sale_starts_at
+            if starts is not None and starts >= moment:
+                starts = moment - timedelta(microseconds=1)
+            ended = product._replace(sale_starts_at=starts, sale_ends_at=moment)
+            window = guarded_fields(ended)
+            update = "SET saleEndsAt = :ends" + (", saleStartsAt = :starts" if starts else "")
+            values: Item = {":ends": window["saleEndsAt"], ":v": {"N": str(product.version)}}
+            if starts is not None:
+                values[":starts"] = window["saleStartsAt"]
+            writes = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": {"productId": {"S": key}},
+                        "UpdateExpression": update,
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+                for key in [product_id, *_shard_keys(product_id, product.shards)]
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except ClientError as exc:
+                if not _lost_race(exc):
+                    raise
+                time.sleep(random.uniform(0, 0.05))
+                continue
+            self._changed(product_id)
+            return ended
+        raise Busy("the product is being changed by someone else; try again")
+
+    def snapshot(self, product_id: str) -> Snapshot | None:
+        """The product and its stock items now (strongly consistent, uncached)."""
+        return read(self._client, self._table, product_id)
 
     def _changed(self, product_id: str) -> None:
         self._listing = None

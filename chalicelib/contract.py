@@ -225,6 +225,10 @@ class ProductBody(Body):
     cancel_window_minutes: CancelWindow | None = None
 
 
+class EmptyBody(Body):
+    """A POST that takes no fields (an empty body, or {})."""
+
+
 class RestockBody(Body):
     """POST /admin/sales/{productId}/restock"""
 

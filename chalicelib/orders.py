@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import random
 import threading
@@ -39,7 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -50,6 +51,7 @@ from chalicelib.errors import (
     FlashSaleError,
     IdempotencyKeyReused,
     InvalidRequest,
+    OrderNotCancellable,
     OrderNotFound,
     OutOfStock,
     ProductNotFound,
@@ -71,6 +73,20 @@ CONFIRMED = "CONFIRMED"
 CANCELLED = "CANCELLED"
 
 T = TypeVar("T")
+# Refusals the console counts by reason (an unknown product is not a sale's refusal).
+COUNTED_REFUSALS = frozenset(
+    {"OUT_OF_STOCK", "SALE_NOT_ACTIVE", "PURCHASE_LIMIT_EXCEEDED", "BUSY", "IDEMPOTENCY_KEY_REUSED"}
+)
+
+
+class Tally(Protocol):
+    """Where refusals are counted (chalicelib.sales.RejectionTally)."""
+
+    def add(self, product_id: str, code: str, moment: datetime) -> None: ...
+
+    def flush(self, force: bool = False) -> None: ...
+
+
 Allocation = tuple[tuple[str, int], ...]  # (stock item key, units taken from it)
 
 
@@ -96,6 +112,7 @@ class Order(NamedTuple):
     allocation: Allocation = ()
     email: str | None = None
     cancelled_at: datetime | None = None
+    counted: bool = False  # whether it added to the shopper's purchase counter
 
     @classmethod
     def confirm(
@@ -120,6 +137,7 @@ class Order(NamedTuple):
             created_at=moment,
             allocation=allocation,
             email=email,
+            counted=product.max_per_user is not None,
         )
 
     @classmethod
@@ -140,6 +158,7 @@ class Order(NamedTuple):
             allocation=tuple(sorted((key, int(units["N"])) for key, units in taken.items())),
             email=item["email"]["S"] if "email" in item else None,
             cancelled_at=None if cancelled is None else instants.parse(cancelled["S"]),
+            counted=bool(item.get("counted", {}).get("BOOL", False)),
         )
 
     def to_item(self) -> Item:
@@ -161,6 +180,8 @@ class Order(NamedTuple):
             item["email"] = {"S": self.email}
         if self.cancelled_at is not None:
             item["cancelledAt"] = {"S": instants.canonical(self.cancelled_at)}
+        if self.counted:
+            item["counted"] = {"BOOL": True}
         return item
 
     def to_json(self) -> dict[str, Any]:
@@ -418,6 +439,7 @@ class OrderService:
         belief_ttl: float = 1.0,
         reader: Any = None,
         rng: random.Random | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self._client = client  # botocore retries off: this loop is the retry layer
         self._reader = reader if reader is not None else client  # plain reads of orders
@@ -427,6 +449,7 @@ class OrderService:
         self._clock = clock
         self._belief_ttl = belief_ttl
         self._rng = rng or random.Random()
+        self._tally = tally
         # This container's own order of stock items for orders that need several.
         self._salt = self._rng.random()
         self._lock = threading.Lock()
@@ -434,7 +457,8 @@ class OrderService:
         self._hints: dict[str, dict[str, int]] = {}
         self._beliefs: dict[str, _Belief] = {}
         self._reading: dict[str, threading.Lock] = {}
-        self._read_at: dict[str, float] = {}
+        # The last consistent read of each product: when, and what it said.
+        self._last_read: dict[str, tuple[float, Snapshot]] = {}
         catalog.on_change(self.forget)
 
     def forget(self, product_id: str) -> None:
@@ -443,7 +467,7 @@ class OrderService:
             self._products.pop(product_id, None)
             self._hints.pop(product_id, None)
             self._beliefs.pop(product_id, None)
-            self._read_at.pop(product_id, None)
+            self._last_read.pop(product_id, None)
 
     def place(
         self, request: OrderRequest, idempotency_key: str | None = None, email: str | None = None
@@ -456,7 +480,13 @@ class OrderService:
                 "order rejected", reason=error.code, product_id=request.product_id
             )
             observability.count("OrdersRejected", reason=error.code)
+            if self._tally is not None and error.code in COUNTED_REFUSALS:
+                self._tally.add(request.product_id, error.code, instants.now())
+                if not isinstance(error, Busy):  # never add load to a busy table
+                    self._tally.flush()
             raise
+        if self._tally is not None:
+            self._tally.flush()
         observability.logger.info(
             "order placed",
             order_id=placed.order.order_id,
@@ -494,7 +524,11 @@ class OrderService:
                 if left < request.quantity:
                     short = self._sold_out(product, left)
                     return self._unless_replayed(short, order_id, request, key, budget)
-                continue
+                # DynamoDB has the units; plan on its numbers, whatever this
+                # container has reserved meanwhile (a collision costs a retry).
+                allocation = self._reserve(product, request.quantity, snapshot.stocks)
+                if allocation is None:
+                    continue
             moment = instants.now()
             order = Order.confirm(order_id, request, product, moment, allocation, email)
             try:
@@ -595,10 +629,11 @@ class OrderService:
         as do those content with one at most `max_age` seconds old."""
         asked = self._clock() - max_age
         with self._reading_lock(product.product_id):
-            cached = self._products.get(product.product_id)
-            if cached is not None and self._read_at.get(product.product_id, -1.0) >= asked:
-                hints = self._hints.get(product.product_id, {})
-                return Snapshot(cached, {key: max(units, 0) for key, units in hints.items()})
+            last = self._last_read.get(product.product_id)
+            if last is not None and last[0] > asked:
+                # What DynamoDB said, not the hints: those hold this container's
+                # reservations, which may yet be given back.
+                return last[1]
             snapshot = self._read(
                 budget,
                 lambda: catalog.read(
@@ -620,10 +655,14 @@ class OrderService:
         with self._lock:
             self._products[product_id] = snapshot.product
             self._hints[product_id] = dict(snapshot.stocks)
-            self._read_at[product_id] = self._clock()
+            self._last_read[product_id] = (self._clock(), snapshot)
 
-    def _reserve(self, product: Product, quantity: int) -> Allocation | None:
+    def _reserve(
+        self, product: Product, quantity: int, stocks: Mapping[str, int] | None = None
+    ) -> Allocation | None:
         with self._lock:
+            if stocks is not None:
+                self._hints[product.product_id] = dict(stocks)
             hints = self._hints.setdefault(product.product_id, {})
             allocation = plan(hints, quantity, self._rng, self._rank)
             for key, units in allocation or ():
@@ -778,6 +817,140 @@ class OrderService:
             }
         }
 
+    # --- cancellation --------------------------------------------------------------------
+
+    def cancel(self, order_id: str, shopper: str | None = None) -> Order:
+        """Cancel a confirmed order: a shopper (`shopper`) their own within the
+        product's cancel window, an operator (None) any. One TransactWriteItems
+        marks the order CANCELLED, puts its units back where they came from and
+        frees the shopper's purchase count; a second cancel returns the order."""
+        budget = _Budget(MAX_CALLS)
+        keep_counter = True
+        while True:
+            order = self._read(budget, lambda: self._find(order_id, self._client))
+            if order is None or (shopper is not None and order.user_id != shopper):
+                raise OrderNotFound(f"order {order_id} does not exist")
+            if order.status == CANCELLED:
+                return order
+            snapshot = self._read(
+                budget,
+                functools.partial(
+                    catalog.read, self._client, self._catalog.table, order.product_id
+                ),
+            )
+            if snapshot is None:
+                raise OrderNotCancellable(f"{order.product_name} is no longer sold here")
+            product = snapshot.product
+            moment = instants.now()
+            if shopper is not None:
+                deadline = order.created_at + timedelta(minutes=product.cancel_window_minutes)
+                if moment > deadline:
+                    raise OrderNotCancellable(
+                        f"orders of {product.name} can be cancelled for "
+                        f"{product.cancel_window_minutes} minutes; this one was placed at "
+                        f"{instants.canonical(order.created_at)}"
+                    )
+            returned = _return_to(order, product)
+            items = self._cancellation(order, product, returned, moment, keep_counter)
+            try:
+                budget.spend()
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons") or []
+                code = exc.response.get("Error", {}).get("Code")
+                if code in aws.THROTTLING or any(
+                    r.get("Code") in aws.TRANSIENT_CANCELLATIONS for r in reasons
+                ):
+                    self._back_off(budget, exc)
+                    continue
+                if code != "TransactionCanceledException":
+                    raise
+                first = reasons[0] if reasons else {}
+                if first.get("Code") == _FAILED:
+                    now_stored = first.get("Item")
+                    if now_stored is not None and now_stored["status"]["S"] == CANCELLED:
+                        return Order.from_item(now_stored)  # cancelled meanwhile: same answer
+                    continue  # changed meanwhile: look again
+                if keep_counter and order.counted and reasons[-1].get("Code") == _FAILED:
+                    keep_counter = False  # the counter expired (TTL): nothing to free
+                    continue
+                continue  # re-sharded meanwhile: read where the units go now
+            self._restocked(product.product_id, returned)
+            observability.count("OrdersCancelled")
+            return order._replace(status=CANCELLED, cancelled_at=moment)
+
+    def _cancellation(
+        self,
+        order: Order,
+        product: Product,
+        returned: Mapping[str, int],
+        moment: datetime,
+        keep_counter: bool,
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._settings.orders_table,
+                    "Key": {"orderId": {"S": order.order_id}},
+                    "UpdateExpression": "SET #status = :cancelled, cancelledAt = :now",
+                    # Only once: a second cancel finds it cancelled and returns it.
+                    "ConditionExpression": "#status = :confirmed",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":cancelled": {"S": CANCELLED},
+                        ":confirmed": {"S": CONFIRMED},
+                        ":now": {"S": instants.canonical(moment)},
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+        for key, units in returned.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._settings.products_table,
+                        "Key": {"productId": {"S": key}},
+                        "UpdateExpression": "SET stock = stock + :u",
+                        # The stock items read a moment ago, still this incarnation
+                        # of the product: never create an item, never an orphan.
+                        "ConditionExpression": "attribute_exists(stock) AND version = :v",
+                        "ExpressionAttributeValues": {
+                            ":u": {"N": str(units)},
+                            ":v": {"N": str(product.version)},
+                        },
+                    }
+                }
+            )
+        if order.counted and keep_counter:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._settings.purchases_table,
+                        "Key": {
+                            "userId": {"S": order.user_id},
+                            "productId": {"S": order.product_id},
+                        },
+                        "UpdateExpression": "ADD purchased :minus",
+                        "ConditionExpression": "purchased >= :q",
+                        "ExpressionAttributeValues": {
+                            ":minus": {"N": str(-order.quantity)},
+                            ":q": {"N": str(order.quantity)},
+                        },
+                    }
+                }
+            )
+        return items
+
+    def _restocked(self, product_id: str, returned: Mapping[str, int]) -> None:
+        """This container learns of the units a cancellation returned at once."""
+        with self._lock:
+            self._beliefs.pop(product_id, None)
+            hints = self._hints.get(product_id)
+            if hints is not None:
+                for key, units in returned.items():
+                    hints[key] = hints.get(key, 0) + units
+
     # --- reads ---------------------------------------------------------------------------
 
     def get(self, order_id: str, owner: str | None = None) -> Order:
@@ -816,6 +989,19 @@ class OrderService:
         if "LastEvaluatedKey" in response:
             page["nextToken"] = encode_token(response["LastEvaluatedKey"])
         return page
+
+
+def _return_to(order: Order, product: Product) -> dict[str, int]:
+    """Where a cancelled order's units go: the stock items they came from, or,
+    for items re-sharded away since (or an order that predates allocations), the
+    product's first stock item."""
+    current = set(product.stock_keys)
+    taken = order.allocation or ((product.stock_keys[0], order.quantity),)
+    returned: dict[str, int] = {}
+    for key, units in taken:
+        target = key if key in current else product.stock_keys[0]
+        returned[target] = returned.get(target, 0) + units
+    return returned
 
 
 def _out_of_stock(product: Product, left: int) -> OutOfStock:

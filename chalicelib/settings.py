@@ -18,6 +18,8 @@ class Settings(NamedTuple):
     order_topic_arn: str
     stream_reports_item_failures: bool
     auth_mode: str = "dev"
+    sales_stats_table: str = "flashsale-local-sales-stats"
+    orders_by_product_index: str = "productId-createdAt-index"
     catalog_cache_seconds: float = 1.0
     sold_out_cache_seconds: float = 1.0
 
@@ -33,6 +35,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         order_topic_arn=env.get("ORDER_TOPIC_ARN", LOCAL_TOPIC_ARN),
         stream_reports_item_failures=env.get("STREAM_REPORTS_ITEM_FAILURES") == "true",
         auth_mode=env.get("AUTH_MODE", "dev"),
+        sales_stats_table=env.get("SALES_STATS_TABLE", "flashsale-local-sales-stats"),
+        orders_by_product_index=env.get("ORDERS_BY_PRODUCT_INDEX", "productId-createdAt-index"),
         catalog_cache_seconds=float(env.get("CATALOG_CACHE_SECONDS", "1")),
         sold_out_cache_seconds=float(env.get("SOLD_OUT_CACHE_SECONDS", "1")),
     )

@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, NamedTuple, TypeVar, get_args, get_origin
+from urllib.parse import unquote
 
 import msgspec
 
@@ -181,6 +182,17 @@ def identifier(value: Any, field: str) -> str:
     """A path or body id (contract.Id)."""
     checked: str = _single(value, contract.Id, field)
     return checked
+
+
+def path_id(value: str, field: str) -> str:
+    """An id from the URL path. Clients percent-encode ids ("@" as %40); API
+    Gateway and chalice local do not always decode path parameters, and "%" is
+    never part of an id, so decoding here is unambiguous."""
+    try:
+        decoded = unquote(value, errors="strict") if "%" in value else value
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{field} is not valid percent-encoded UTF-8") from exc
+    return identifier(decoded, field)
 
 
 def idempotency_key(value: str | None) -> str | None:

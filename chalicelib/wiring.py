@@ -16,6 +16,7 @@ from chalicelib.orders import OrderService
 
 if TYPE_CHECKING:
     from chalicelib.notifications import OrderNotifier
+    from chalicelib.sales import Console, RejectionTally, SalesStats
 
 T = TypeVar("T")
 _lock = threading.RLock()  # builders call other getters
@@ -57,6 +58,7 @@ def orders() -> OrderService:
             catalog(),
             belief_ttl=config().sold_out_cache_seconds,
             reader=aws.client("dynamodb"),
+            tally=refusals(),
         ),
     )
 
@@ -76,6 +78,46 @@ def notifier() -> OrderNotifier:
         )
 
     return _once("notifier", build)
+
+
+def sales_stats() -> SalesStats:
+    """The process-wide sales counters."""
+
+    def build() -> SalesStats:
+        from chalicelib.sales import SalesStats
+
+        return SalesStats(aws.client("dynamodb"), config().sales_stats_table, config().orders_table)
+
+    return _once("sales_stats", build)
+
+
+def refusals() -> RejectionTally:
+    """The container's tally of refused orders."""
+
+    def build() -> RejectionTally:
+        from chalicelib.sales import RejectionTally
+
+        return RejectionTally(sales_stats(), client=aws.client("dynamodb", retries=False))
+
+    return _once("refusals", build)
+
+
+def console() -> Console:
+    """The operator console's service."""
+
+    def build() -> Console:
+        from chalicelib.sales import Console
+
+        return Console(
+            catalog(),
+            sales_stats(),
+            aws.client("dynamodb"),
+            config().orders_table,
+            config().orders_by_product_index,
+            config().orders_by_user_index,
+        )
+
+    return _once("console", build)
 
 
 def reset() -> None:

@@ -31,17 +31,23 @@ def table_specs(settings: Settings) -> list[dict[str, Any]]:
             "TableName": settings.orders_table,
             "KeySchema": [{"AttributeName": "orderId", "KeyType": "HASH"}],
             "AttributeDefinitions": [
-                {"AttributeName": name, **s} for name in ("orderId", "userId", "createdAt")
+                {"AttributeName": name, **s}
+                for name in ("orderId", "userId", "productId", "createdAt")
             ],
             "GlobalSecondaryIndexes": [
                 {
-                    "IndexName": settings.orders_by_user_index,
+                    "IndexName": index,
                     "KeySchema": [
-                        {"AttributeName": "userId", "KeyType": "HASH"},
+                        {"AttributeName": owner, "KeyType": "HASH"},
                         {"AttributeName": "createdAt", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
                 }
+                for index, owner in (
+                    (settings.orders_by_user_index, "userId"),
+                    # The console's list of a sale's orders.
+                    (settings.orders_by_product_index, "productId"),
+                )
             ],
             "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
             "BillingMode": "PAY_PER_REQUEST",
@@ -55,6 +61,19 @@ def table_specs(settings: Settings) -> list[dict[str, Any]]:
             "AttributeDefinitions": [
                 {"AttributeName": "userId", **s},
                 {"AttributeName": "productId", **s},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+        {
+            # The console's counters: one item per product per minute, and a total.
+            "TableName": settings.sales_stats_table,
+            "KeySchema": [
+                {"AttributeName": "productId", "KeyType": "HASH"},
+                {"AttributeName": "bucket", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "productId", **s},
+                {"AttributeName": "bucket", **s},
             ],
             "BillingMode": "PAY_PER_REQUEST",
         },

@@ -58,7 +58,7 @@ def edge() -> dict[str, Any]:
 
 def test_every_table_is_on_demand_recoverable_and_encrypted(core: dict[str, Any]) -> None:
     tables = core["resource"]["aws_dynamodb_table"]
-    assert set(tables) == {"products", "orders", "purchases"}
+    assert set(tables) == {"products", "orders", "purchases", "stats"}
     for table in tables.values():
         assert table["billing_mode"] == "PAY_PER_REQUEST"
         assert table["point_in_time_recovery"] == [{"enabled": True}]
@@ -80,14 +80,20 @@ def test_tables_have_the_keys_the_code_uses(core: dict[str, Any]) -> None:
         assert attributes == {
             (a["AttributeName"], a["AttributeType"]) for a in spec["AttributeDefinitions"]
         }
-    index = tables["orders"]["global_secondary_index"][0]
-    local_index = specs["orders"]["GlobalSecondaryIndexes"][0]
+    indexes = tables["orders"]["global_secondary_index"]
+    local_indexes = specs["orders"]["GlobalSecondaryIndexes"]
     assert core["output"]["orders_by_user_index"]["value"] == "${local.orders_index}"
-    assert (index["hash_key"], index["range_key"], index["projection_type"]) == (
-        "userId",
-        "createdAt",
-        local_index["Projection"]["ProjectionType"],
-    )
+    assert core["output"]["orders_by_product_index"]["value"] == "${local.orders_by_product_index}"
+    assert [
+        (index["hash_key"], index["range_key"], index["projection_type"]) for index in indexes
+    ] == [
+        (
+            local["KeySchema"][0]["AttributeName"],
+            local["KeySchema"][1]["AttributeName"],
+            local["Projection"]["ProjectionType"],
+        )
+        for local in local_indexes
+    ]
 
 
 def _local_specs() -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 
 import app as application
-from chalicelib import aws, settings
+from chalicelib import aws, settings, wiring
 from local import resources
 from local.delivery import StreamPoller
 from tests.conftest import Shop
@@ -53,6 +53,16 @@ def recorded(shop: Shop) -> Iterator[list[Call]]:
     shop.order(quantity=2)  # over the limit
     shop.request("GET", f"/orders/{order['orderId']}")
     shop.request("GET", "/users/alice/orders?limit=1")
+    # The operator console and a cancellation.
+    shop.request("POST", f"/orders/{order['orderId']}/cancel")
+    shop.request("GET", "/admin/sales")
+    shop.request("POST", "/admin/sales/p2/restock", {"units": 3})
+    shop.request("GET", "/admin/sales/p1/live")
+    shop.request("GET", "/admin/sales/p1/orders?limit=1")
+    shop.request("GET", "/admin/sales/p1/orders?userId=alice")
+    shop.request("GET", f"/admin/sales/p1/orders?orderId={order['orderId']}")
+    shop.request("POST", "/admin/sales/p2/end")
+    wiring.refusals().flush(force=True)
     resources.create_topic(boto3.client("sns"))
     StreamPoller(
         shop.dynamodb,

@@ -1,8 +1,9 @@
 data "aws_caller_identity" "current" {}
 
 locals {
-  name         = "flashsale-${var.stage}"
-  orders_index = "userId-createdAt-index"
+  name                    = "flashsale-${var.stage}"
+  orders_index            = "userId-createdAt-index"
+  orders_by_product_index = "productId-createdAt-index"
 }
 
 # One customer-managed key for the tables and the topic, rotated yearly.
@@ -70,6 +71,10 @@ resource "aws_dynamodb_table" "orders" {
     type = "S"
   }
   attribute {
+    name = "productId"
+    type = "S"
+  }
+  attribute {
     name = "createdAt"
     type = "S"
   }
@@ -77,6 +82,14 @@ resource "aws_dynamodb_table" "orders" {
   global_secondary_index {
     name            = local.orders_index
     hash_key        = "userId"
+    range_key       = "createdAt"
+    projection_type = "ALL"
+  }
+
+  # The operator console lists a sale's orders, newest first.
+  global_secondary_index {
+    name            = local.orders_by_product_index
+    hash_key        = "productId"
     range_key       = "createdAt"
     projection_type = "ALL"
   }
@@ -114,6 +127,33 @@ resource "aws_dynamodb_table" "purchases" {
   ttl {
     attribute_name = "expiresAt"
     enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.data.arn
+  }
+  deletion_protection_enabled = true
+}
+
+# The console's counters: one item per product per minute and a running total,
+# kept exactly once by the Orders stream consumer (chalicelib/sales.py).
+resource "aws_dynamodb_table" "stats" {
+  name         = "${local.name}-sales-stats"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "productId"
+  range_key    = "bucket"
+
+  attribute {
+    name = "productId"
+    type = "S"
+  }
+  attribute {
+    name = "bucket"
+    type = "S"
   }
 
   point_in_time_recovery {

@@ -19,6 +19,14 @@ output "orders_by_user_index" {
   value = local.orders_index
 }
 
+output "orders_by_product_index" {
+  value = local.orders_by_product_index
+}
+
+output "sales_stats_table" {
+  value = aws_dynamodb_table.stats.name
+}
+
 output "orders_stream_arn" {
   value = aws_dynamodb_table.orders.stream_arn
 }

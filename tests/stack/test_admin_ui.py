@@ -90,7 +90,6 @@ def number(page: Page, test_id: str) -> int:
 # --- The scenario, on the real admin API ------------------------------------
 
 
-@pytest.mark.skip(reason="admin API not merged yet")
 def test_operator_runs_a_sale_end_to_end(browser: Browser, stack: Stack) -> None:
     product_id = f"console-{uuid.uuid4().hex[:8]}"
     name = f"Console kettle {product_id[-4:]}"

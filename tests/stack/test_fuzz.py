@@ -33,6 +33,14 @@ OPERATIONS = [
     ("/orders", "POST"),
     ("/orders/{orderId}", "GET"),
     ("/users/{userId}/orders", "GET"),
+    ("/orders/{orderId}/cancel", "POST"),
+    ("/admin/sales", "GET"),
+    ("/admin/sales/{productId}", "PUT"),
+    ("/admin/sales/{productId}/restock", "POST"),
+    ("/admin/sales/{productId}/end", "POST"),
+    ("/admin/sales/{productId}/live", "GET"),
+    ("/admin/sales/{productId}/orders", "GET"),
+    ("/admin/sales/{productId}/orders.csv", "GET"),
 ]
 FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 

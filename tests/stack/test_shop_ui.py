@@ -32,6 +32,9 @@ FLAGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "build" / "screenshots"
+# The shop polls every 3 s and the API caches the catalog for 1 s, so on a busy
+# CI machine a change may take longer to show than Playwright's 5 s default.
+expect.set_options(timeout=10_000)
 
 
 def total_stock(stack: Stack, product_id: str) -> int:
@@ -221,7 +224,6 @@ def test_new_shopper_shops_as_an_address_and_is_told_where_mail_goes(
     newcomer.close()
 
 
-@pytest.mark.skip(reason="admin API not merged yet")
 def test_shopper_cancels_own_order_and_is_told_when_the_window_passed(
     browser: Browser, stack: Stack
 ) -> None:
