@@ -230,3 +230,40 @@ def notify_orders(event: DynamoDBEvent) -> dict[str, Any]:
     # The console's counters first: each order exactly once (marks on the order).
     wiring.sales_stats().count(*order_events((r.event_name, r.new_image) for r in records))
     return wiring.notifier().handle_stream(records)
+
+
+# Shopper emails: an SQS queue subscribed to the orders topic feeds this function
+# (its event source mapping, with ReportBatchItemFailures and the maximum
+# concurrency that keeps SES under the account's rate, is made by Terraform:
+# Chalice's on_sqs_message cannot ask for partial batch responses).
+@app.lambda_function(name="send_emails")
+def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    mailer = wiring.mailer()
+
+    def one(record: Any) -> str:
+        return mailer.handle(record.body)
+
+    return process_partial_response(
+        event=event,
+        record_handler=one,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )
+
+
+# Bounces and complaints: the SES configuration set's events, through SNS.
+@app.lambda_function(name="record_email_feedback")
+def record_email_feedback(event: dict[str, Any], context: Any) -> dict[str, int]:
+    from chalicelib import instants, mailer
+
+    suppressed = 0
+    for record in event.get("Records", []):
+        body = record.get("Sns", {}).get("Message") or record.get("body") or ""
+        suppressed += mailer.record_feedback(wiring.suppressions(), body, instants.now())
+    return {"suppressed": suppressed}

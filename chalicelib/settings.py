@@ -22,6 +22,13 @@ class Settings(NamedTuple):
     orders_by_product_index: str = "productId-createdAt-index"
     catalog_cache_seconds: float = 1.0
     sold_out_cache_seconds: float = 1.0
+    mail_sender: str = "FlashSale <orders@flashsale.example>"
+    ses_configuration_set: str = "flashsale-local"
+    suppressions_table: str = "flashsale-local-suppressions"
+    # The account's SES sending rate, shared by the mailer's containers (the mail
+    # queue's maximum concurrency): each container sends at rate / concurrency.
+    ses_max_send_rate: float = 14.0
+    mailer_max_concurrency: int = 2
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -39,4 +46,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         orders_by_product_index=env.get("ORDERS_BY_PRODUCT_INDEX", "productId-createdAt-index"),
         catalog_cache_seconds=float(env.get("CATALOG_CACHE_SECONDS", "1")),
         sold_out_cache_seconds=float(env.get("SOLD_OUT_CACHE_SECONDS", "1")),
+        mail_sender=env.get("MAIL_SENDER", "FlashSale <orders@flashsale.example>"),
+        ses_configuration_set=env.get("SES_CONFIGURATION_SET", "flashsale-local"),
+        suppressions_table=env.get("SUPPRESSIONS_TABLE", "flashsale-local-suppressions"),
+        ses_max_send_rate=float(env.get("SES_MAX_SEND_RATE", "14")),
+        mailer_max_concurrency=int(env.get("MAILER_MAX_CONCURRENCY", "2")),
     )

@@ -15,6 +15,7 @@ from chalicelib.catalog import Catalog
 from chalicelib.orders import OrderService
 
 if TYPE_CHECKING:
+    from chalicelib.mailer import Mailer, Suppressions
     from chalicelib.notifications import OrderNotifier
     from chalicelib.sales import Console, RejectionTally, SalesStats
 
@@ -118,6 +119,38 @@ def console() -> Console:
         )
 
     return _once("console", build)
+
+
+def suppressions() -> Suppressions:
+    """The addresses never to mail again."""
+
+    def build() -> Suppressions:
+        from chalicelib.mailer import Suppressions
+
+        return Suppressions(aws.client("dynamodb"), config().suppressions_table)
+
+    return _once("suppressions", build)
+
+
+def mailer() -> Mailer:
+    """The process-wide shopper mailer (SES)."""
+
+    def build() -> Mailer:
+        from chalicelib.mailer import Mailer, Pace
+
+        settings_ = config()
+        rate = settings_.ses_max_send_rate / max(settings_.mailer_max_concurrency, 1)
+        return Mailer(
+            aws.client("dynamodb"),
+            aws.client("ses"),
+            settings_.orders_table,
+            settings_.mail_sender,
+            settings_.ses_configuration_set or None,
+            suppressions(),
+            Pace(rate),
+        )
+
+    return _once("mailer", build)
 
 
 def reset() -> None:

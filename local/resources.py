@@ -15,6 +15,12 @@ from chalicelib.validation import product_from_dict
 
 SEED = Path(__file__).with_name("seed.json")
 TOPIC_NAME = "flashsale-local-order-placed"
+MAIL_QUEUE = "flashsale-local-mail"
+MAIL_DLQ = "flashsale-local-mail-dlq"
+# Like the deployed queue's redrive policy (infra/), with a short visibility
+# timeout so that a failed email comes back in seconds, not minutes.
+MAIL_MAX_RECEIVES = 5
+MAIL_VISIBILITY_SECONDS = 2
 
 
 def table_specs(settings: Settings) -> list[dict[str, Any]]:
@@ -65,6 +71,13 @@ def table_specs(settings: Settings) -> list[dict[str, Any]]:
             "BillingMode": "PAY_PER_REQUEST",
         },
         {
+            # Addresses never mailed again (hard bounces, complaints).
+            "TableName": settings.suppressions_table,
+            "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "email", **s}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+        {
             # The console's counters: one item per product per minute, and a total.
             "TableName": settings.sales_stats_table,
             "KeySchema": [
@@ -94,6 +107,41 @@ def create_tables(dynamodb: Any, settings: Settings) -> list[str]:
 def create_topic(sns: Any) -> str:
     """The order-placed topic's ARN (CreateTopic is idempotent)."""
     return str(sns.create_topic(Name=TOPIC_NAME)["TopicArn"])
+
+
+def create_mail(ses: Any, sqs: Any, sns: Any, settings: Settings) -> str:
+    """SES (sender domain, configuration set) and the mail queue, with its
+    dead-letter queue, subscribed to the orders topic; the queue's URL."""
+    domain = settings.mail_sender.rsplit("@", 1)[1].rstrip(">")
+    ses.verify_domain_identity(Domain=domain)
+    if settings.ses_configuration_set:
+        existing = ses.list_configuration_sets().get("ConfigurationSets", [])
+        if settings.ses_configuration_set not in {c["Name"] for c in existing}:
+            ses.create_configuration_set(ConfigurationSet={"Name": settings.ses_configuration_set})
+    dlq = sqs.create_queue(QueueName=MAIL_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAIL_MAX_RECEIVES)}
+    queue = sqs.create_queue(
+        QueueName=MAIL_QUEUE,
+        Attributes={
+            "VisibilityTimeout": str(MAIL_VISIBILITY_SECONDS),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    subscribed = sns.list_subscriptions_by_topic(TopicArn=settings.order_topic_arn)
+    if arn not in {s["Endpoint"] for s in subscribed.get("Subscriptions", [])}:
+        sns.subscribe(
+            TopicArn=settings.order_topic_arn,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+    return str(queue)
 
 
 def seed_products(catalog: Catalog, path: Path = SEED) -> int:

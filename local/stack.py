@@ -29,6 +29,7 @@ from chalicelib.catalog import Catalog
 from local import resources
 from local.delivery import Mailbox, StreamPoller
 from local.emulator import Emulator
+from local.mail import QueuePoller, SentMail
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_CREDENTIALS = {
@@ -103,6 +104,13 @@ def bootstrap(endpoint: str) -> None:
     created = resources.create_tables(dynamodb, config)
     say(f"tables: {', '.join(created) or 'already there'}")
     say(f"topic: {resources.create_topic(emulator_client('sns', endpoint))}")
+    queue = resources.create_mail(
+        emulator_client("ses", endpoint),
+        emulator_client("sqs", endpoint),
+        emulator_client("sns", endpoint),
+        config,
+    )
+    say(f"shopper emails: topic -> {queue} -> send_emails -> SES ({config.mail_sender})")
     count = resources.seed_products(Catalog(dynamodb, config.products_table))
     say(f"seeded {count} demo products")
 
@@ -127,13 +135,21 @@ def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Threa
         config.order_topic_arn,
         "flashsale-local-order-emails",
     )
+    sqs = emulator_client("sqs", endpoint)
+    mail = QueuePoller(
+        sqs,
+        sqs.get_queue_url(QueueName=resources.MAIL_QUEUE)["QueueUrl"],
+        app.send_emails,
+        concurrency=config.mailer_max_concurrency,
+    )
     threads = [
         threading.Thread(target=poller.run, args=(stop,), daemon=True),
         threading.Thread(target=mailbox.print_forever, args=(stop,), daemon=True),
+        threading.Thread(target=SentMail(endpoint).print_forever, args=(stop,), daemon=True),
     ]
     for thread in threads:
         thread.start()
-    return threads
+    return threads + mail.run(stop)
 
 
 def main() -> int:

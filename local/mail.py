@@ -1,0 +1,155 @@
+"""The shopper-email pipeline, locally: what Lambda's SQS event source mapping
+does for `send_emails`, and a window onto the emails SES sent.
+
+QueuePoller plays the mapping: up to `concurrency` workers (the mapping's
+maximum concurrency) take batches of up to `batch_size` messages, call the
+handler with a Lambda-shaped SQS event, delete what succeeded and leave the
+`batchItemFailures` to come back after the queue's visibility timeout; the
+queue's redrive policy moves a message that keeps failing to the dead-letter
+queue, as SQS does. SentMail reads the emulator's SES outbox from moto's
+`/moto-api/data.json` (under `ses`, `Message`), which tests read as well.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("flashsale.local")
+Handler = Callable[[dict[str, Any], Any], Any]
+_ORDER = re.compile(r"data-order-id='([^']+)'")
+
+
+class QueuePoller:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Handler,
+        batch_size: int = 10,
+        concurrency: int = 2,
+    ) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+        self._handler = handler
+        self._batch_size = batch_size
+        self._concurrency = concurrency
+        self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.batches = 0
+
+    def poll_once(self) -> int:
+        """Deliver one batch; how many messages it held."""
+        # Short polls only: a long poll would hold the emulator's global lock.
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self._arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+        try:
+            result = self._handler({"Records": records}, None)
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            logger.exception("mail handler failed; the whole batch comes back")
+            failed = {r["messageId"] for r in records}
+        done = [r for r in records if r["messageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self._sqs.delete_message_batch(
+                QueueUrl=self._url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+                    for i, r in enumerate(done[start : start + 10])
+                ],
+            )
+        self.batches += 1
+        return len(records)
+
+    def drain(self) -> None:
+        """Deliver until the queue shows nothing (messages waiting to become
+        visible again are not waited for)."""
+        while self.poll_once():
+            pass
+
+    def run(self, stop: threading.Event, idle: float = 0.2) -> list[threading.Thread]:
+        """`concurrency` workers polling until `stop` is set."""
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    if not self.poll_once():
+                        stop.wait(idle)
+                except Exception:
+                    logger.exception("mail queue poll failed")
+                    stop.wait(1)
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(self._concurrency)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+
+class SentMail:
+    """The emails the emulator's SES accepted, in the order it took them."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._url = endpoint.rstrip("/") + "/moto-api/data.json"
+        self._seen = 0
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every email: to, subject, order id, source and the HTML body."""
+        with urllib.request.urlopen(self._url, timeout=30) as response:
+            data = json.load(response)
+        messages = data.get("ses", {}).get("Message", [])
+        return [
+            {
+                "to": m["destinations"].get("ToAddresses", []),
+                "subject": m.get("subject"),
+                "orderId": (_ORDER.search(m.get("body") or "") or [None, None])[1],
+                "source": m.get("source"),
+                "body": m.get("body"),
+            }
+            for m in messages
+        ]
+
+    def new(self) -> list[dict[str, Any]]:
+        """The emails sent since the last call."""
+        found = self.all()
+        fresh, self._seen = found[self._seen :], len(found)
+        return fresh
+
+    def print_forever(self, stop: threading.Event, idle: float = 0.5) -> None:
+        """Print each email as SES takes it, until `stop` is set."""
+        while not stop.is_set():
+            try:
+                for mail in self.new():
+                    print(
+                        f'==> email to {", ".join(mail["to"])}: "{mail["subject"]}" '
+                        f"(order {mail['orderId']})",
+                        flush=True,
+                    )
+            except Exception:
+                logger.exception("reading the SES outbox failed")
+            stop.wait(idle)

@@ -1,0 +1,273 @@
+"""Shopper emails: stream -> SNS -> SQS -> send_emails -> SES, on in-process moto.
+Exactly one email per order to its shopper's address, whatever fails."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+import app as application
+from chalicelib import instants, mailer, settings, wiring
+from chalicelib.mailer import Mailer, MailFailed, Pace, Suppressions
+from local import resources
+from local.delivery import StreamPoller
+from local.mail import QueuePoller
+from tests.conftest import Shop
+
+
+def outbox() -> list[dict[str, Any]]:
+    """What moto's SES accepted: (to, subject, order id)."""
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    return [
+        {
+            "to": m.destinations["ToAddresses"],
+            "subject": m.subject,
+            "orderId": m.body.split("data-order-id='")[1].split("'")[0],
+            "body": m.body,
+        }
+        for m in sent
+    ]
+
+
+class Pipeline:
+    def __init__(self, shop: Shop) -> None:
+        self.shop = shop
+        config = settings.load()
+        sqs = boto3.client("sqs")
+        resources.create_topic(boto3.client("sns"))
+        self.queue = resources.create_mail(boto3.client("ses"), sqs, boto3.client("sns"), config)
+        self.sqs = sqs
+        self.stream = StreamPoller(
+            shop.dynamodb,
+            boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+            config.orders_table,
+            application.notify_orders,
+            sleep=lambda seconds: None,
+        )
+        self.mail = QueuePoller(sqs, self.queue, application.send_emails)
+
+    def deliver(self) -> None:
+        self.stream.drain()
+        self.mail.drain()
+
+    def requeue_everything(self) -> None:
+        """Wait out SQS's visibility timeout: undeleted messages come back."""
+        time.sleep(resources.MAIL_VISIBILITY_SECONDS + 0.2)
+
+
+@pytest.fixture
+def pipeline(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    monkeypatch.setenv("SES_MAX_SEND_RATE", "1000")
+    wiring.reset()
+    shop.put_product(stock=20, maxPerUser=2)
+    yield Pipeline(shop)
+
+
+def test_each_shopper_gets_one_email_naming_their_order(shop: Shop, pipeline: Pipeline) -> None:
+    placed = [shop.order(userId=f"shopper-{n}@example.com").json_body for n in range(5)]
+    shop.order(userId="no-address")  # a dev identity that is not an address
+    refused = shop.order(userId="greedy@example.com", quantity=3)
+    assert refused.status_code == 409
+
+    pipeline.deliver()
+
+    mails = outbox()
+    assert sorted((m["to"][0], m["orderId"]) for m in mails) == sorted(
+        (o["userId"], o["orderId"]) for o in placed
+    )
+    assert {m["subject"] for m in mails} == {"Order Placed Successfully"}
+    # Delivered again (SQS redelivery, a replayed stream): nothing more is sent.
+    pipeline.requeue_everything()
+    pipeline.stream = pipeline.stream.__class__(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+        sleep=lambda seconds: None,
+    )
+    pipeline.deliver()
+    assert len(outbox()) == 5
+    marks = {o["orderId"]: o.get("emailedAt") for o in shop.orders()}
+    assert all(marks[o["orderId"]] for o in placed)
+
+
+def test_the_email_has_the_order_in_text_and_html(shop: Shop) -> None:
+    shop.put_product(stock=5, name="Brass <diya> set")
+    order_json = shop.order(userId="dana@example.com", quantity=2).json_body
+    item = shop.dynamodb.get_item(
+        TableName=shop.config.orders_table, Key={"orderId": {"S": order_json["orderId"]}}
+    )["Item"]
+    from chalicelib.orders import Order
+
+    subject, text, page = mailer.subject_and_parts(mailer.PLACED, Order.from_item(item))
+    assert subject == "Order Placed Successfully"
+    for part in (order_json["orderId"], "Quantity:     2", "Total:        39.98"):
+        assert part in text
+    assert "Brass &lt;diya&gt; set" in page and "<diya>" not in page
+    assert f"data-order-id='{order_json['orderId']}'" in page
+
+
+class FlakySES:
+    """moto's SES, throttled for the first `throttles` sends."""
+
+    def __init__(self, throttles: int) -> None:
+        self._ses = boto3.client("ses")
+        self.throttles = throttles
+        self.calls = 0
+
+    def send_email(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.throttles > 0:
+            self.throttles -= 1
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        return self._ses.send_email(**kwargs)
+
+
+class FlakyMarks:
+    """moto's DynamoDB whose first `failures` email marks fail."""
+
+    def __init__(self, client: Any, failures: int) -> None:
+        self._client = client
+        self.failures = failures
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if self.failures > 0 and "#mark" in kwargs.get("UpdateExpression", ""):
+            self.failures -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")
+        return self._client.update_item(**kwargs)
+
+
+def mailer_with(shop: Shop, ses: Any = None, dynamodb: Any = None) -> Mailer:
+    config = settings.load()
+    return Mailer(
+        dynamodb or shop.dynamodb,
+        ses or boto3.client("ses"),
+        config.orders_table,
+        config.mail_sender,
+        config.ses_configuration_set,
+        Suppressions(shop.dynamodb, config.suppressions_table),
+        Pace(0),
+        sleep=lambda seconds: None,
+    )
+
+
+def message_for(order: dict[str, Any], kind: str = "OrderPlaced") -> str:
+    return json.dumps({"type": kind, "order": order})
+
+
+def test_ses_throttling_is_retried_then_given_back_never_doubled(
+    shop: Shop, pipeline: Pipeline
+) -> None:
+    order = shop.order(userId="tess@example.com").json_body
+    ses = FlakySES(throttles=mailer.SEND_ATTEMPTS + 1)
+    mail = mailer_with(shop, ses=ses)
+    with pytest.raises(MailFailed):
+        mail.handle(message_for(order))  # throttled every attempt: comes back later
+    assert outbox() == []
+    assert mail.handle(message_for(order)) == "sent"
+    assert mail.handle(message_for(order)) == "already sent"
+    assert [m["to"] for m in outbox()] == [["tess@example.com"]]
+
+
+def test_a_failed_mark_never_sends_a_second_email(shop: Shop, pipeline: Pipeline) -> None:
+    order = shop.order(userId="mark@example.com").json_body
+    flaky = FlakyMarks(shop.dynamodb, failures=mailer.MARK_ATTEMPTS)
+    mail = mailer_with(shop, dynamodb=flaky)
+    with pytest.raises(MailFailed):
+        mail.handle(message_for(order))  # SES took it; the mark failed 5 times
+    assert len(outbox()) == 1
+    # The message comes back (SQS redelivery): the mark is made, nothing is sent.
+    assert mail.handle(message_for(order)) == "sent"
+    assert len(outbox()) == 1
+    stored = {o["orderId"]: o for o in shop.orders()}[order["orderId"]]
+    assert stored["emailedAt"]
+
+
+def test_a_mailer_killed_mid_batch_sends_each_email_once(
+    shop: Shop, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed = [shop.order(userId=f"k{n}@example.com").json_body for n in range(6)]
+    pipeline.stream.drain()
+    real = Mailer.handle
+    handled = Counter[str]()
+
+    def dies_after_three(self: Mailer, body: str) -> str:
+        if sum(handled.values()) == 3:
+            raise SystemExit("the container dies")  # not caught by the batch processor
+        handled[body] += 1
+        return real(self, body)
+
+    monkeypatch.setattr(Mailer, "handle", dies_after_three)
+    with pytest.raises(SystemExit):
+        pipeline.mail.poll_once()
+    assert len(outbox()) == 3
+    monkeypatch.setattr(Mailer, "handle", real)
+    pipeline.requeue_everything()  # nothing was deleted: the whole batch comes back
+    pipeline.mail.drain()
+    assert sorted(m["orderId"] for m in outbox()) == sorted(o["orderId"] for o in placed)
+
+
+def ses_event(kind: str, address: str, bounce_type: str = "Permanent") -> str:
+    detail: dict[str, Any] = {"eventType": kind, "mail": {"destination": [address]}}
+    if kind == "Bounce":
+        detail["bounce"] = {
+            "bounceType": bounce_type,
+            "bouncedRecipients": [{"emailAddress": address}],
+        }
+    else:
+        detail["complaint"] = {"complainedRecipients": [{"emailAddress": address}]}
+    return json.dumps({"Type": "Notification", "Message": json.dumps(detail)})
+
+
+@pytest.mark.parametrize(
+    ("event", "suppressed"),
+    [(("Bounce", "gone@example.com"), True), (("Complaint", "gone@example.com"), True),
+     (("Bounce", "gone@example.com", "Transient"), False)],
+)  # fmt: skip
+def test_bounced_and_complaining_addresses_are_never_mailed_again(
+    shop: Shop, pipeline: Pipeline, event: tuple[str, ...], suppressed: bool
+) -> None:
+    shop.order(userId="gone@example.com")
+    pipeline.deliver()
+    assert len(outbox()) == 1
+    answer = application.record_email_feedback(
+        {"Records": [{"Sns": {"Message": ses_event(*event)}}]}, None
+    )
+    assert answer == {"suppressed": 1 if suppressed else 0}
+    shop.order(userId="gone@example.com")
+    pipeline.deliver()
+    assert len(outbox()) == (1 if suppressed else 2)
+    if suppressed:
+        newest = max(shop.orders(), key=lambda o: o["createdAt"])
+        assert newest["emailedAtId"] == "suppressed"
+
+
+def test_sends_are_paced_to_the_configured_rate() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pace = Pace(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(9):
+        pace.wait()
+    assert now[0] == pytest.approx(2.0)  # 9 sends at 4 a second: the last at t = 2 s
+    assert instants.now()  # the clock module is importable from the mail path
