@@ -10,7 +10,8 @@ NPM := npm --prefix frontend --no-audit --no-fund
 CHECKOV := build/checkov-venv
 CHECKOV_DEPS := $(CHECKOV)/.deps-installed
 
-.PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean
+.PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
+	replay-dlq
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -76,6 +77,13 @@ bench: deps
 
 loadtest: deps
 	@$(BIN)/python -m loadtest.local
+
+# Send the confirmations the notifier's dead-letter queue points at (README):
+# make replay-dlq STAGE=prod [DRY_RUN=1], or STAGE=local against `make run`.
+STAGE ?= local
+replay-dlq: $(DEPS)
+	@$(BIN)/python -m deploy.replay_dlq --stage $(STAGE) $(if $(DRY_RUN),--dry-run) \
+		$(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 clean:
 	rm -rf $(VENV) build frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

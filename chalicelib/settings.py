@@ -17,7 +17,6 @@ class Settings(NamedTuple):
     orders_by_user_index: str
     max_quantity: int
     order_topic_arn: str
-    stream_reports_item_failures: bool
     auth_mode: str = "dev"
     catalog_cache_seconds: float = 1.0
     sold_out_cache_seconds: float = 1.0
@@ -33,7 +32,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         orders_by_user_index=env.get("ORDERS_BY_USER_INDEX", "userId-createdAt-index"),
         max_quantity=int(env.get("MAX_ORDER_QUANTITY", "100")),
         order_topic_arn=env.get("ORDER_TOPIC_ARN", LOCAL_TOPIC_ARN),
-        stream_reports_item_failures=env.get("STREAM_REPORTS_ITEM_FAILURES") == "true",
         auth_mode=env.get("AUTH_MODE", "dev"),
         catalog_cache_seconds=float(env.get("CATALOG_CACHE_SECONDS", "1")),
         sold_out_cache_seconds=float(env.get("SOLD_OUT_CACHE_SECONDS", "1")),

@@ -17,7 +17,6 @@ MAPPING = {
     "ORDERS_TABLE": "orders_table",
     "PURCHASES_TABLE": "purchases_table",
     "ORDERS_BY_USER_INDEX": "orders_by_user_index",
-    "ORDERS_STREAM_ARN": "orders_stream_arn",
     "ORDER_TOPIC_ARN": "order_topic_arn",
     "COGNITO_USER_POOL_ARN": "user_pool_arn",
 }

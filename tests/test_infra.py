@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
 
+import app as application
 from chalicelib import settings
+from deploy import stage
 from infra import stage_config
 from local import resources
 
@@ -121,7 +124,7 @@ def test_stage_config_copies_outputs_into_the_stage() -> None:
     variables = stage_config.apply(config, "prod", outputs)["stages"]["prod"][
         "environment_variables"
     ]
-    assert variables["ORDERS_STREAM_ARN"] == "value-of-orders_stream_arn"
+    assert variables["ORDERS_TABLE"] == "value-of-orders_table"
     assert variables["MAX_ORDER_QUANTITY"] == "100"
     with pytest.raises(SystemExit):
         stage_config.apply(config, "prod", {})
@@ -210,3 +213,44 @@ def test_shoppers_sign_in_with_a_public_pkce_client(
     assert client["allowed_oauth_flows"] == ["code"]
     assert client["callback_urls"] == ["https://${aws_cloudfront_distribution.shop.domain_name}/"]
     assert set(edge["output"]) >= {"cognito_domain", "web_client_id"}
+
+
+@pytest.fixture(scope="module")
+def app_module() -> dict[str, Any]:
+    return load("app")
+
+
+def test_stream_mapping_reports_item_failures_with_bounded_retries_and_a_dlq(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    mapping = app_module["resource"]["aws_lambda_event_source_mapping"]["notify_orders"]
+    # Every setting comes from the one file the local poller also plays.
+    settings_file = json.loads((INFRA / "app" / "notify_mapping.json").read_text())
+    for name in settings_file:
+        assert mapping[name] == f"${{local.notify_mapping.{name}}}"
+    assert settings_file["function_response_types"] == ["ReportBatchItemFailures"]
+    assert 0 < settings_file["maximum_retry_attempts"] <= 20  # -1 would retry for 24 hours
+    assert settings_file["bisect_batch_on_function_error"] is True
+    assert 0 < settings_file["maximum_record_age_in_seconds"] <= 86400
+    assert settings_file["starting_position"] == "TRIM_HORIZON"
+    assert mapping["destination_config"] == [
+        {"on_failure": [{"destination_arn": "${data.aws_sqs_queue.notify_dlq.arn}"}]}
+    ]
+    assert mapping["event_source_arn"] == "${data.aws_dynamodb_table.orders.stream_arn}"
+    # The names the app module looks up are the ones core and Chalice create.
+    data = app_module["data"]
+    assert data["aws_sqs_queue"]["notify_dlq"]["name"] == "${local.name}-notify-dlq"
+    assert core["resource"]["aws_sqs_queue"]["notify_dlq"]["name"] == "${local.name}-notify-dlq"
+    assert stage.notify_dlq_name("prod") == "flashsale-prod-notify-dlq"
+    assert data["aws_lambda_function"]["notify_orders"]["function_name"] == (
+        "${local.name}-notify_orders"
+    )
+    assert stage.function_name("prod", "notify_orders") == "flashsale-prod-notify_orders"
+    assert data["aws_dynamodb_table"]["orders"]["name"] == "${local.name}-orders"
+
+
+def test_the_notifier_has_no_chalice_event_source() -> None:
+    # Chalice would create (and on every redeploy re-create) its own mapping.
+    notifier = application.app.handler_map["notify_orders"]
+    assert [s for s in application.app.event_sources if s.name == "notify_orders"] == []
+    assert callable(notifier)
