@@ -9,9 +9,15 @@ NPM := npm --prefix frontend --no-audit --no-fund
 
 CHECKOV := build/checkov-venv
 CHECKOV_DEPS := $(CHECKOV)/.deps-installed
+# Lambda runs python3.13, and `chalice package`/`deploy` take the runtime from the
+# interpreter that runs them: packaging is checked under 3.13 in its own venv.
+PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3) $(shell command -v python3.13))
+LAMBDA_VENV := build/lambda-py313
+LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
+CHALICE_PIN := $(shell grep '^chalice==' requirements-dev.txt)
 
 .PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
-	replay-dlq
+	replay-dlq lambda-venv
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -50,6 +56,18 @@ infra-check: $(DEPS) $(CHECKOV_DEPS)
 	@$(BIN)/actionlint
 	@echo "actionlint: no problems"
 
+$(LAMBDA_DEPS): requirements.txt requirements-dev.txt
+	@echo "==> Lambda's python3.13 with requirements.txt and $(CHALICE_PIN) into $(LAMBDA_VENV)"
+	@$(PY313) -m venv $(LAMBDA_VENV)
+	@$(LAMBDA_VENV)/bin/python -m pip --disable-pip-version-check install --progress-bar off -q \
+		-r requirements.txt "$(CHALICE_PIN)"
+	@touch $@
+
+# Without a python3.13 the packaging tests say so and skip; this machine and CI have one.
+lambda-venv:
+	@if [ -n "$(PY313)" ]; then $(MAKE) --no-print-directory $(LAMBDA_DEPS); \
+	else echo "==> no python3.13 found (set PY313=...): chalice package tests will skip"; fi
+
 ui-test: $(UI_DEPS)
 	@echo "==> vitest (UI components)"
 	@$(NPM) test --silent
@@ -64,7 +82,7 @@ browser:
 		echo "==> installing Chromium (apt) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-unit: deps browser
+unit: deps browser lambda-venv
 	@echo "==> pytest (API, notifications, local stack, browser)"
 	@$(BIN)/pytest
 
