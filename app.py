@@ -30,6 +30,9 @@ if os.environ.get("AUTH_MODE") == identity.COGNITO:
         "FlashSaleShoppers", provider_arns=[os.environ["COGNITO_USER_POOL_ARN"]]
     )
     ADMIN = IAMAuthorizer()
+# Deployed stages take requests only from their CloudFront distribution, which
+# adds the stage's API key (infra/edge); a direct execute-api call is refused.
+KEYED = os.environ.get("API_KEY_REQUIRED") == "true"
 # Content types are checked by chalicelib so that a wrong one still gets a
 # contract-shaped error instead of Chalice's own body.
 ANY = ["*/*"]
@@ -44,7 +47,7 @@ def _json_body() -> dict[str, Any]:
     return validation.json_object(request.raw_body, request.headers.get("content-type"))
 
 
-@app.route("/health")
+@app.route("/health", api_key_required=KEYED)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -54,28 +57,36 @@ CATALOG_CACHE = {"Cache-Control": "public, max-age=1"}
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@app.route("/products")
+@app.route("/products", api_key_required=KEYED)
 @contract_errors
 def list_products() -> Response:
     products = [product.to_json() for product in wiring.catalog().list()]
     return Response({"products": products, "count": len(products)}, headers=CATALOG_CACHE)
 
 
-@app.route("/products/{productId}")
+@app.route("/products/{productId}", api_key_required=KEYED)
 @contract_errors
 def get_product(productId: str) -> Response:
     product = wiring.catalog().get(validation.identifier(productId, "productId"))
     return Response(product.to_json(), headers=CATALOG_CACHE)
 
 
-@app.route("/products/{productId}", methods=["PUT"], content_types=ANY, authorizer=ADMIN)
+@app.route(
+    "/products/{productId}",
+    methods=["PUT"],
+    content_types=ANY,
+    authorizer=ADMIN,
+    api_key_required=KEYED,
+)
 @contract_errors
 def put_product(productId: str) -> dict[str, Any]:
     spec = validation.product_input(productId, _json_body())
     return wiring.catalog().put(spec).to_json()
 
 
-@app.route("/orders", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN)
+@app.route(
+    "/orders", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN, api_key_required=KEYED
+)
 @contract_errors
 def place_order() -> Response:
     request = validation.order_request(_json_body(), wiring.config().max_quantity)
@@ -88,14 +99,14 @@ def place_order() -> Response:
     return Response(body=placed.order.to_json(), status_code=201, headers=headers)
 
 
-@app.route("/orders/{orderId}", authorizer=SIGNED_IN)
+@app.route("/orders/{orderId}", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def get_order(orderId: str) -> Response:
     order = wiring.orders().get(validation.identifier(orderId, "orderId"), owner=_caller())
     return Response(order.to_json(), headers=NO_STORE)
 
 
-@app.route("/users/{userId}/orders", authorizer=SIGNED_IN)
+@app.route("/users/{userId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def list_user_orders(userId: str) -> Response:
     identity.ensure_self(_caller(), userId)

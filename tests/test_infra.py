@@ -254,3 +254,75 @@ def test_the_notifier_has_no_chalice_event_source() -> None:
     notifier = application.app.handler_map["notify_orders"]
     assert [s for s in application.app.event_sources if s.name == "notify_orders"] == []
     assert callable(notifier)
+
+
+# What API Gateway itself must answer, in the contract's shape (issue 11).
+GATEWAY_ERRORS = {
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND"),  # unknown route or method
+    "UNAUTHORIZED": ("401", "UNAUTHORIZED"),
+    "ACCESS_DENIED": ("403", "FORBIDDEN"),
+    "INVALID_API_KEY": ("403", "FORBIDDEN"),
+    "THROTTLED": ("429", "BUSY"),
+    "REQUEST_TOO_LARGE": ("413", "INVALID_REQUEST"),
+    "INTEGRATION_TIMEOUT": ("504", "BUSY"),
+    "DEFAULT_4XX": (None, "INVALID_REQUEST"),
+    "DEFAULT_5XX": (None, "INTERNAL_ERROR"),
+}
+
+
+def test_gateway_answers_its_own_errors_in_the_contract_shape(edge: dict[str, Any]) -> None:
+    responses = json.loads((INFRA / "edge" / "gateway_responses.json").read_text())
+    for response_type, (status, code) in GATEWAY_ERRORS.items():
+        answer = responses[response_type]
+        assert (answer["status"], answer["code"]) == (status, code), response_type
+        assert answer["message"].strip()
+    # Whatever else is listed maps to a code the contract knows.
+    assert {a["code"] for a in responses.values()} <= {
+        "NOT_FOUND", "UNAUTHORIZED", "FORBIDDEN", "BUSY", "INVALID_REQUEST", "INTERNAL_ERROR"
+    }  # fmt: skip
+    assert responses["THROTTLED"]["retry_after"] == "1"
+    # One resource per listed type, each answering JSON {"code","message"} with CORS.
+    resource = edge["resource"]["aws_api_gateway_gateway_response"]["contract"]
+    assert resource["for_each"] == "${local.gateway_responses}"
+    assert resource["response_type"] == "${each.key}"
+    assert resource["status_code"] == "${each.value.status}"
+    assert resource["response_templates"] == {
+        "application/json": "${jsonencode({code = each.value.code, message = each.value.message})}"
+    }
+    parameters = resource["response_parameters"]
+    assert '"gatewayresponse.header.Access-Control-Allow-Origin" = "\'*\'"' in parameters
+    assert '"gatewayresponse.header.Content-Type" = "\'application/json\'"' in parameters
+    assert '"gatewayresponse.header.Retry-After" = "\'${each.value.retry_after}\'"' in parameters
+    assert resource["rest_api_id"] == "${var.rest_api_id}"
+
+
+def test_only_cloudfront_holds_the_api_key(edge: dict[str, Any]) -> None:
+    res = edge["resource"]
+    plan = res["aws_api_gateway_usage_plan"]["cloudfront"]
+    assert plan["api_stages"] == [
+        {"api_id": "${var.rest_api_id}", "stage": "${var.api_stage_name}"}
+    ]
+    key = res["aws_api_gateway_usage_plan_key"]["cloudfront"]
+    assert key["key_id"] == "${aws_api_gateway_api_key.cloudfront.id}"
+    assert key["usage_plan_id"] == "${aws_api_gateway_usage_plan.cloudfront.id}"
+    distribution = res["aws_cloudfront_distribution"]["shop"]
+    origins = {o["origin_id"]: o for o in distribution["origin"]}
+    assert origins["${local.api_origin}"]["custom_header"] == [
+        {"name": "x-api-key", "value": "${aws_api_gateway_api_key.cloudfront.value}"}
+    ]
+    assert "custom_header" not in origins["${local.ui_origin}"]
+    # A viewer's own x-api-key is dropped before the origin request.
+    policy = res["aws_cloudfront_origin_request_policy"]["api"]
+    headers = policy["headers_config"][0]
+    assert headers["header_behavior"] == "allExcept"
+    assert set(headers["headers"][0]["items"]) == {"host", "x-api-key"}
+    by_path = {b["path_pattern"]: b for b in distribution["ordered_cache_behavior"]}
+    assert by_path["/${var.api_stage_name}/*"]["origin_request_policy_id"] == (
+        "${aws_cloudfront_origin_request_policy.api.id}"
+    )
+    # The catalog behaviour forwards no viewer headers at all (its cache policy has none).
+    catalog = by_path["/${var.api_stage_name}/products"]
+    assert "origin_request_policy_id" not in catalog
+    assert edge["resource"]["aws_cloudfront_cache_policy"]["catalog"][
+        "parameters_in_cache_key_and_forwarded_to_origin"
+    ][0]["headers_config"] == [{"header_behavior": "none"}]

@@ -122,6 +122,16 @@ def test_regional_api_with_stage_authorizers_and_no_stream_event(sam: Any) -> No
     assert pools["providerARNs"] == [variables["COGNITO_USER_POOL_ARN"]]
     assert swagger["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     paths = swagger["paths"]
+    # Every route wants the API key CloudFront adds: execute-api is not a way in.
+    assert swagger["securityDefinitions"]["api_key"] == {
+        "type": "apiKey",
+        "name": "x-api-key",
+        "in": "header",
+    }
+    methods = [(path, m, spec) for path, ms in paths.items() for m, spec in ms.items()]
+    unkeyed = [(path, m) for path, m, spec in methods
+               if m != "options" and {"api_key": []} not in spec.get("security", [])]  # fmt: skip
+    assert len(methods) > 10 and unkeyed == []
     assert {"FlashSaleShoppers": []} in paths["/orders"]["post"]["security"]
     assert {"FlashSaleShoppers": []} in paths["/users/{userId}/orders"]["get"]["security"]
     assert {"sigv4": []} in paths["/products/{productId}"]["put"]["security"]
