@@ -21,6 +21,9 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 app.register_middleware(observability.http_middleware, "http")
+# X-Ray: a subsegment per invocation (API and notifier) and per AWS call, in Lambda only.
+if (traced := observability.trace_handlers()) is not None:
+    app.register_middleware(traced)
 # Deployed stages: shoppers sign in with Cognito, admins sign requests with IAM.
 # Read at import, as `chalice deploy` reads the routes with the stage's variables.
 SIGNED_IN = None
