@@ -15,9 +15,12 @@ PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3) $(shel
 LAMBDA_VENV := build/lambda-py313
 LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
 CHALICE_PIN := $(shell grep '^chalice==' requirements-dev.txt)
+# The AWS provider's schema, from @cdktf/provider-aws (generated from the pinned provider).
+SCHEMA := build/provider-schema
+SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
 .PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
-	replay-dlq lambda-venv
+	replay-dlq lambda-venv provider-schema
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -49,7 +52,18 @@ $(CHECKOV_DEPS): infra/requirements-checkov.txt
 	@$(CHECKOV)/bin/python -m pip --disable-pip-version-check install --progress-bar off -q -r infra/requirements-checkov.txt
 	@touch $@
 
-infra-check: $(DEPS) $(CHECKOV_DEPS)
+$(SCHEMA_DEPS): infra/provider-schema/package.json infra/provider-schema/package-lock.json
+	@echo "==> AWS provider schema (@cdktf/provider-aws, pinned in its package-lock) into $(SCHEMA)"
+	@mkdir -p $(SCHEMA)
+	@cp infra/provider-schema/package.json infra/provider-schema/package-lock.json $(SCHEMA)/
+	@npm ci --prefix $(SCHEMA) --legacy-peer-deps --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+provider-schema: $(SCHEMA_DEPS)
+
+infra-check: $(DEPS) $(CHECKOV_DEPS) $(SCHEMA_DEPS)
+	@echo "==> Terraform arguments and blocks against the pinned AWS provider's schema"
+	@$(BIN)/python -m infra.provider_schema
 	@echo "==> checkov (Terraform in infra/)"
 	@$(CHECKOV)/bin/checkov -d infra --framework terraform --skip-download --quiet --compact
 	@echo "==> actionlint (.github/workflows)"

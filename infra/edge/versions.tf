@@ -3,7 +3,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.0"
+      version = "= 5.100.0" # the schema infra/provider_schema.py checks against
     }
   }
   backend "s3" {}
