@@ -175,6 +175,19 @@ def _walk(found: dict[str, Any], expected: Block, where: str) -> Iterator[str]:
             and bool(value)
             and all(isinstance(v, dict) and v.get("__is_block__") for v in value)
         )
+        if name == "dynamic" and isinstance(value, list):
+            # dynamic "<block>" { for_each = ...  content { ... } }
+            for item in value:
+                for label, body in item.items():
+                    if label.startswith("__"):
+                        continue
+                    block = expected.blocks.get(_unquote(label))
+                    if block is None:
+                        yield f"{where}: the provider has no block {_unquote(label)!r} (dynamic)"
+                        continue
+                    for content in body.get("content", []):
+                        yield from _walk(content, block, f"{where}.{_unquote(label)}")
+            continue
         if written_as_block:
             if nested is None:
                 yield f"{where}: the provider has no block {name!r}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import hcl2
 import pytest
 
 import app as application
-from chalicelib import settings
+from chalicelib import errors, settings
 from deploy import stage
 from infra import stage_config
 from local import resources
@@ -35,7 +36,13 @@ def _clean(value: Any) -> Any:
 
 def load(module: str) -> dict[str, Any]:
     """Every block of a Terraform root module, merged by kind, type and name."""
-    merged: dict[str, Any] = {"resource": {}, "data": {}, "output": {}, "variable": {}}
+    merged: dict[str, Any] = {
+        "resource": {},
+        "data": {},
+        "output": {},
+        "variable": {},
+        "locals": {},
+    }
     for path in sorted((INFRA / module).glob("*.tf")):
         with path.open() as handle:
             parsed = _clean(hcl2.load(handle))
@@ -43,7 +50,7 @@ def load(module: str) -> dict[str, Any]:
             for block in parsed.get(kind, []):
                 for type_, named in block.items():
                     merged[kind].setdefault(type_, {}).update(named)
-        for kind in ("output", "variable"):
+        for kind in ("output", "variable", "locals"):
             for block in parsed.get(kind, []):
                 merged[kind].update(block)
     return merged
@@ -326,3 +333,137 @@ def test_only_cloudfront_holds_the_api_key(edge: dict[str, Any]) -> None:
     assert edge["resource"]["aws_cloudfront_cache_policy"]["catalog"][
         "parameters_in_cache_key_and_forwarded_to_origin"
     ][0]["headers_config"] == [{"header_behavior": "none"}]
+
+
+def _render(template: str, variables: dict[str, str]) -> str:
+    """Terraform's templatefile for a template that only interpolates ${name}."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], template)
+
+
+ALARMS = {
+    "api_5xx": "AWS/ApiGateway",
+    "api_latency": "AWS/ApiGateway",
+    "busy_rate": None,
+    "function_errors": "AWS/Lambda",
+    "api_throttles": "AWS/Lambda",
+    "stream_iterator_age": "AWS/Lambda",
+    "dlq_depth": "AWS/SQS",
+}
+
+
+def test_alarms_wake_the_ops_topic(core: dict[str, Any], app_module: dict[str, Any]) -> None:
+    alarms = app_module["resource"]["aws_cloudwatch_metric_alarm"]
+    assert set(alarms) == set(ALARMS)
+    assert app_module["data"]["aws_sns_topic"]["ops"]["name"] == "${local.name}-ops"
+    for name, namespace in ALARMS.items():
+        alarm = alarms[name]
+        assert alarm["alarm_actions"] == "${local.alarm_actions}", name
+        assert alarm["ok_actions"] == "${local.alarm_actions}", name
+        assert alarm["treat_missing_data"] == "notBreaching", name  # idle is not an outage
+        if namespace:
+            assert alarm["namespace"] == namespace
+    assert alarms["function_errors"]["for_each"] == {
+        "api": "${local.api_function}",
+        "notifier": "${local.notify_function}",
+    }
+    assert alarms["dlq_depth"]["threshold"] == 0
+    assert alarms["stream_iterator_age"]["metric_name"] == "IteratorAge"
+    # The ops topic: encrypted with the stage's key, which lets CloudWatch publish.
+    topic = core["resource"]["aws_sns_topic"]["ops"]
+    assert topic["kms_master_key_id"] == "${aws_kms_key.data.arn}"
+    assert (
+        core["resource"]["aws_sns_topic_subscription"]["ops_email"]["endpoint"]
+        == "${var.ops_email}"
+    )
+    assert "cloudwatch.amazonaws.com" in core["resource"]["aws_kms_key"]["data"]["policy"]
+
+
+def test_busy_alarm_counts_every_rejection_the_api_reports(app_module: dict[str, Any]) -> None:
+    alarm = app_module["resource"]["aws_cloudwatch_metric_alarm"]["busy_rate"]
+    queries = {q["id"]: q for q in alarm["metric_query"]}
+    assert queries["busy_rate"]["return_data"] is True
+    (dynamic,) = alarm["dynamic"]
+    reasons = set(dynamic["metric_query"]["for_each"].values()) | {"BUSY"}
+    # Every domain error an order can be rejected with has its series in the sum.
+    codes = {cls.code for cls in vars(errors).values()
+             if isinstance(cls, type) and issubclass(cls, errors.FlashSaleError)}  # fmt: skip
+    order_codes = codes - {"INTERNAL_ERROR", "ORDER_NOT_FOUND", "UNSUPPORTED_MEDIA_TYPE"}
+    assert order_codes <= reasons, order_codes - reasons
+    for key in dynamic["metric_query"]["for_each"]:
+        assert f"FILL({key}, 0)" in queries["rejected"]["expression"]
+
+
+def test_dashboard_shows_every_signal_of_a_sale(app_module: dict[str, Any]) -> None:
+    dashboard = app_module["resource"]["aws_cloudwatch_dashboard"]["sale"]
+    call = dashboard["dashboard_body"]
+    assert call.startswith('${templatefile("${path.module}/dashboard.json.tftpl"')
+    template = (INFRA / "app" / "dashboard.json.tftpl").read_text()
+    wanted = set(re.findall(r"\$\{(\w+)\}", template))
+    given = set(re.findall(r"(\w+)\s*=", call.split("{", 2)[2]))
+    assert wanted == given, (wanted - given, given - wanted)
+    body = json.loads(_render(template, {name: f"<{name}>" for name in wanted}))
+    text = json.dumps(body)
+    for signal in (
+        '"OrdersPlaced"', 'MetricName=\\"OrdersRejected\\"', "100 * FILL(busy, 0)",
+        '"p99"', '"4XXError"', '"5XXError"', '"Errors"', '"Throttles"',
+        '"ConcurrentExecutions"', "ThrottledRequests", '"TransactionConflict"',
+        '"IteratorAge"', '"ApproximateNumberOfMessagesVisible"', '"BlockedRequests"',
+    ):  # fmt: skip
+        assert signal in text, signal
+    assert all(w["type"] == "metric" and w["properties"]["metrics"] for w in body["widgets"])
+
+
+def test_waf_limits_each_address_and_tighter_on_buying(edge: dict[str, Any]) -> None:
+    acl = edge["resource"]["aws_wafv2_web_acl"]["shop"]
+    assert acl["scope"] == "CLOUDFRONT"
+    assert acl["provider"] == "${aws.us_east_1}"
+    distribution = edge["resource"]["aws_cloudfront_distribution"]["shop"]
+    assert distribution["web_acl_id"] == "${aws_wafv2_web_acl.shop.arn}"
+    rules = {r["name"]: r for r in acl["rule"]}
+    orders = rules["orders-per-ip"]["statement"][0]["rate_based_statement"][0]
+    everything = rules["requests-per-ip"]["statement"][0]["rate_based_statement"][0]
+    assert orders["aggregate_key_type"] == everything["aggregate_key_type"] == "IP"
+    variables = edge["variable"]
+    per_minute_orders = variables["waf_orders_per_ip"]["default"] / (
+        orders["evaluation_window_sec"] / 60
+    )
+    per_minute_all = variables["waf_requests_per_ip"]["default"] / (
+        everything["evaluation_window_sec"] / 60
+    )
+    assert per_minute_orders < per_minute_all / 5
+    scope = orders["scope_down_statement"][0]["and_statement"][0]["statement"]
+    matches = {s["byte_match_statement"][0]["search_string"] for s in scope}
+    assert matches == {"${local.orders_path}", "POST"}
+    assert edge["locals"]["orders_path"] == "/${var.api_stage_name}/orders"  # CloudFront's path
+    # Our blocks answer the contract's JSON.
+    bodies = {b["key"]: b for b in acl["custom_response_body"]}
+    for key, code in (("busy", "BUSY"), ("forbidden", "FORBIDDEN")):
+        assert bodies[key]["content_type"] == "APPLICATION_JSON"
+        assert (
+            f'code = "{code}"' in bodies[key]["content"] and "message = " in bodies[key]["content"]
+        )
+    for name in ("orders-per-ip", "requests-per-ip"):
+        response = rules[name]["action"][0]["block"][0]["custom_response"][0]
+        assert (response["response_code"], response["custom_response_body_key"]) == (429, "busy")
+    managed = {
+        r["statement"][0]["managed_rule_group_statement"][0]["name"]
+        for r in acl["rule"] if "managed_rule_group_statement" in r["statement"][0]
+    }  # fmt: skip
+    assert managed == {
+        "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList",
+        "AWSManagedRulesBotControlRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+    }  # fmt: skip
+    priorities = [r["priority"] for r in acl["rule"]]
+    assert len(set(priorities)) == len(priorities)
+    logging = edge["resource"]["aws_wafv2_web_acl_logging_configuration"]["shop"]
+    assert logging["redacted_fields"] == [{"single_header": [{"name": "authorization"}]}]
+
+
+def test_cognito_sends_its_codes_through_ses(core: dict[str, Any]) -> None:
+    pool = core["resource"]["aws_cognito_user_pool"]["shoppers"]
+    (email,) = pool["email_configuration"]
+    assert email["email_sending_account"] == "DEVELOPER"
+    assert email["source_arn"] == "${aws_sesv2_email_identity.sender.arn}"
+    assert email["from_email_address"] == "${var.email_from}"
+    identity = core["resource"]["aws_sesv2_email_identity"]["sender"]
+    assert identity["email_identity"] == "${var.email_identity}"

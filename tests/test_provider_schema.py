@@ -55,6 +55,14 @@ resource "aws_dynamodb_table" "t" {
   point_in_time_recovery {
     enabled = true
   }
+  dynamic "global_secondary_index" {
+    for_each = {}
+    content {
+      name            = global_secondary_index.key
+      hash_key        = "k"
+      projection_type = "ALL"
+    }
+  }
   lifecycle {
     prevent_destroy = true
   }
@@ -144,6 +152,16 @@ resource "aws_wafv2_web_acl" "w" {
         ),
         ("uri_path {}", "url_path {}", "field_to_match: the provider has no block 'url_path'"),
         ('version = "= 5.100.0"', 'version = "~> 5.0"', 'pin the AWS provider to "= 5.100.0"'),
+        (
+            'dynamic "global_secondary_index"',
+            'dynamic "global_index"',
+            "no block 'global_index' (dynamic)",
+        ),
+        (
+            'projection_type = "ALL"',
+            'projection = "ALL"',
+            "global_secondary_index: the provider has no argument 'projection'",
+        ),
     ],
 )
 def test_a_name_the_provider_does_not_have_is_reported(

@@ -27,6 +27,17 @@ resource "aws_kms_key" "data" {
         Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
         Resource  = "*"
       },
+      {
+        # Alarms publish to the encrypted ops topic.
+        Sid       = "CloudWatchAlarmsPublishEncrypted"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        }
+      },
     ]
   })
 }
@@ -145,6 +156,25 @@ resource "aws_sqs_queue" "notify_dlq" {
   kms_master_key_id         = aws_kms_key.data.arn
 }
 
+# What should wake someone (infra/app's alarms) goes here.
+resource "aws_sns_topic" "ops" {
+  name              = "${local.name}-ops"
+  kms_master_key_id = aws_kms_key.data.arn
+}
+
+resource "aws_sns_topic_subscription" "ops_email" {
+  topic_arn = aws_sns_topic.ops.arn
+  protocol  = "email"
+  endpoint  = var.ops_email
+}
+
+# The shop's sender address, verified in SES: Cognito's sign-up and reset codes
+# go out through it (Cognito's own sender has a small daily cap), and so can the
+# shop's own mail. A domain identity needs its DKIM records (output dkim_tokens).
+resource "aws_sesv2_email_identity" "sender" {
+  email_identity = var.email_identity
+}
+
 # Shoppers sign in here; the API's shopper routes accept only this pool's tokens.
 resource "aws_cognito_user_pool" "shoppers" {
   name                     = "${local.name}-shoppers"
@@ -171,5 +201,13 @@ resource "aws_cognito_user_pool" "shoppers" {
       name     = "verified_email"
       priority = 1
     }
+  }
+
+  # Codes through the stage's SES identity at SES's quotas, not Cognito's
+  # default sender (50 emails a day): sign-ups must not stall on sale day.
+  email_configuration {
+    email_sending_account = "DEVELOPER"
+    source_arn            = aws_sesv2_email_identity.sender.arn
+    from_email_address    = var.email_from
   }
 }

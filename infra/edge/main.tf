@@ -177,16 +177,15 @@ resource "aws_cloudfront_response_headers_policy" "security" {
 }
 
 resource "aws_cloudfront_distribution" "shop" {
-  #checkov:skip=CKV_AWS_68:WAF is priced per rule and request; API Gateway throttling guards the API. Add a web ACL for a public launch.
   #checkov:skip=CKV_AWS_86:Access logs need a log bucket this project does not run; CloudFront metrics are on.
   #checkov:skip=CKV_AWS_174:The default *.cloudfront.net certificate fixes TLSv1 as the floor; set a custom domain and certificate to raise it.
   #checkov:skip=CKV_AWS_310:One UI bucket and one API; an origin group would fail over to nothing.
   #checkov:skip=CKV_AWS_374:A flash sale sells worldwide; no geo restriction.
   #checkov:skip=CKV2_AWS_42:No custom domain yet, so the default certificate is used (see CKV_AWS_174).
-  #checkov:skip=CKV2_AWS_47:The AWSManagedRulesKnownBadInputsRuleSet comes with the web ACL of CKV_AWS_68.
   enabled             = true
   is_ipv6_enabled     = true
   default_root_object = "index.html"
+  web_acl_id          = aws_wafv2_web_acl.shop.arn # waf.tf
   price_class         = "PriceClass_100"
   comment             = "FlashSale ${var.stage}: shop UI and /api"
 

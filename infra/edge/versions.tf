@@ -18,3 +18,16 @@ provider "aws" {
     }
   }
 }
+
+# A web ACL for CloudFront (and its logs) must live in us-east-1, whatever the
+# stage's region.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+  default_tags {
+    tags = {
+      Project = "flashsale"
+      Stage   = var.stage
+    }
+  }
+}
