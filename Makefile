@@ -20,7 +20,7 @@ SCHEMA := build/provider-schema
 SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
 .PHONY: run test lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
-	replay-dlq lambda-venv provider-schema
+	replay-dlq lambda-venv provider-schema smoke
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -109,6 +109,12 @@ bench: deps
 
 loadtest: deps
 	@$(BIN)/python -m loadtest.local
+
+# Post-deploy smoke test (README: Production); any Python with boto3 runs it.
+SMOKE_PYTHON = $(if $(wildcard $(LAMBDA_VENV)/bin/python),$(LAMBDA_VENV)/bin/python,$(BIN)/python)
+smoke:
+	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=https://<distribution> [SMOKE_ARGS=...]"; exit 2; }
+	@$(SMOKE_PYTHON) -m deploy.smoke --base-url "$(BASE_URL)" $(SMOKE_ARGS)
 
 # Send the confirmations the notifier's dead-letter queue points at (README):
 # make replay-dlq STAGE=prod [DRY_RUN=1], or STAGE=local against `make run`.

@@ -467,3 +467,14 @@ def test_cognito_sends_its_codes_through_ses(core: dict[str, Any]) -> None:
     assert email["from_email_address"] == "${var.email_from}"
     identity = core["resource"]["aws_sesv2_email_identity"]["sender"]
     assert identity["email_identity"] == "${var.email_identity}"
+
+
+def test_the_smoke_client_signs_in_only_with_aws_credentials(core: dict[str, Any]) -> None:
+    client = core["resource"]["aws_cognito_user_pool_client"]["smoke"]
+    assert client["explicit_auth_flows"] == [
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    ]
+    assert client["generate_secret"] is False
+    assert "allowed_oauth_flows" not in client
+    assert core["output"]["smoke_client_id"]["value"] == "${aws_cognito_user_pool_client.smoke.id}"

@@ -211,3 +211,21 @@ resource "aws_cognito_user_pool" "shoppers" {
     from_email_address    = var.email_from
   }
 }
+
+# The deploy's smoke test (and load tests, loadtest/users.py) sign in here with
+# admin password auth, which takes AWS credentials: no use to anyone else.
+resource "aws_cognito_user_pool_client" "smoke" {
+  name                          = "${local.name}-smoke"
+  user_pool_id                  = aws_cognito_user_pool.shoppers.id
+  generate_secret               = false
+  explicit_auth_flows           = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  prevent_user_existence_errors = "ENABLED"
+  id_token_validity             = 60
+  access_token_validity         = 60
+  refresh_token_validity        = 1
+  token_validity_units {
+    id_token      = "minutes"
+    access_token  = "minutes"
+    refresh_token = "days"
+  }
+}

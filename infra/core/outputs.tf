@@ -55,3 +55,7 @@ output "sender_identity_arn" {
 output "dkim_tokens" {
   value = aws_sesv2_email_identity.sender.dkim_signing_attributes[0].tokens
 }
+
+output "smoke_client_id" {
+  value = aws_cognito_user_pool_client.smoke.id
+}
