@@ -9,8 +9,18 @@ NPM := npm --prefix frontend --no-audit --no-fund
 
 CHECKOV := build/checkov-venv
 CHECKOV_DEPS := $(CHECKOV)/.deps-installed
+# Lambda runs python3.13, and `chalice package`/`deploy` take the runtime from the
+# interpreter that runs them: packaging is checked under 3.13 in its own venv.
+PY313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3) $(shell command -v python3.13))
+LAMBDA_VENV := build/lambda-py313
+LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
+CHALICE_PIN := $(shell grep '^chalice==' requirements-dev.txt)
+# The AWS provider's schema, from @cdktf/provider-aws (generated from the pinned provider).
+SCHEMA := build/provider-schema
+SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
-.PHONY: run test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean
+.PHONY: run test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
+	replay-dlq lambda-venv provider-schema smoke
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -42,12 +52,35 @@ $(CHECKOV_DEPS): infra/requirements-checkov.txt
 	@$(CHECKOV)/bin/python -m pip --disable-pip-version-check install --progress-bar off -q -r infra/requirements-checkov.txt
 	@touch $@
 
-infra-check: $(DEPS) $(CHECKOV_DEPS)
+$(SCHEMA_DEPS): infra/provider-schema/package.json infra/provider-schema/package-lock.json
+	@echo "==> AWS provider schema (@cdktf/provider-aws, pinned in its package-lock) into $(SCHEMA)"
+	@mkdir -p $(SCHEMA)
+	@cp infra/provider-schema/package.json infra/provider-schema/package-lock.json $(SCHEMA)/
+	@npm ci --prefix $(SCHEMA) --legacy-peer-deps --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+provider-schema: $(SCHEMA_DEPS)
+
+infra-check: $(DEPS) $(CHECKOV_DEPS) $(SCHEMA_DEPS)
+	@echo "==> Terraform arguments and blocks against the pinned AWS provider's schema"
+	@$(BIN)/python -m infra.provider_schema
 	@echo "==> checkov (Terraform in infra/)"
 	@$(CHECKOV)/bin/checkov -d infra --framework terraform --skip-download --quiet --compact
 	@echo "==> actionlint (.github/workflows)"
 	@$(BIN)/actionlint
 	@echo "actionlint: no problems"
+
+$(LAMBDA_DEPS): requirements.txt requirements-dev.txt
+	@echo "==> Lambda's python3.13 with requirements.txt and $(CHALICE_PIN) into $(LAMBDA_VENV)"
+	@$(PY313) -m venv $(LAMBDA_VENV)
+	@$(LAMBDA_VENV)/bin/python -m pip --disable-pip-version-check install --progress-bar off -q \
+		-r requirements.txt "$(CHALICE_PIN)"
+	@touch $@
+
+# Without a python3.13 the packaging tests say so and skip; this machine and CI have one.
+lambda-venv:
+	@if [ -n "$(PY313)" ]; then $(MAKE) --no-print-directory $(LAMBDA_DEPS); \
+	else echo "==> no python3.13 found (set PY313=...): chalice package tests will skip"; fi
 
 ui-test: $(UI_DEPS)
 	@echo "==> vitest (UI components)"
@@ -63,7 +96,7 @@ browser:
 		echo "==> installing Chromium (apt) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-unit: deps browser
+unit: deps browser lambda-venv
 	@echo "==> pytest (API, notifications, local stack, browser)"
 	@$(BIN)/pytest
 
@@ -83,6 +116,19 @@ bench: deps
 
 loadtest: deps
 	@$(BIN)/python -m loadtest.local
+
+# Post-deploy smoke test (README: Production); any Python with boto3 runs it.
+SMOKE_PYTHON = $(if $(wildcard $(LAMBDA_VENV)/bin/python),$(LAMBDA_VENV)/bin/python,$(BIN)/python)
+smoke:
+	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=https://<distribution> [SMOKE_ARGS=...]"; exit 2; }
+	@$(SMOKE_PYTHON) -m deploy.smoke --base-url "$(BASE_URL)" $(SMOKE_ARGS)
+
+# Send the confirmations the notifier's dead-letter queue points at (README):
+# make replay-dlq STAGE=prod [DRY_RUN=1], or STAGE=local against `make run`.
+STAGE ?= local
+replay-dlq: $(DEPS)
+	@$(BIN)/python -m deploy.replay_dlq --stage $(STAGE) $(if $(DRY_RUN),--dry-run) \
+		$(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 clean:
 	rm -rf $(VENV) build frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,6 @@ from typing import Any
 # ~15 ms more at every cold start (bench/coldstart.py).
 import boto3  # noqa: F401
 from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer, Response
-from chalice.app import DynamoDBEvent
 
 from chalicelib import contract, identity, observability, validation, wiring
 from chalicelib.sales import order_events
@@ -23,6 +22,9 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 app.register_middleware(observability.http_middleware, "http")
+# X-Ray: a subsegment per invocation (API and notifier) and per AWS call, in Lambda only.
+if (traced := observability.trace_handlers()) is not None:
+    app.register_middleware(traced)
 
 
 @app.middleware("http")
@@ -39,6 +41,9 @@ if os.environ.get("AUTH_MODE") == identity.COGNITO:
         "FlashSaleShoppers", provider_arns=[os.environ["COGNITO_USER_POOL_ARN"]]
     )
     ADMIN = IAMAuthorizer()
+# Deployed stages take requests only from their CloudFront distribution, which
+# adds the stage's API key (infra/edge); a direct execute-api call is refused.
+KEYED = os.environ.get("API_KEY_REQUIRED") == "true"
 # Content types are checked by chalicelib so that a wrong one still gets a
 # contract-shaped error instead of Chalice's own body.
 ANY = ["*/*"]
@@ -53,7 +58,7 @@ def _body() -> tuple[bytes | None, str | None]:
     return request.raw_body, request.headers.get("content-type")
 
 
-@app.route("/health")
+@app.route("/health", api_key_required=KEYED)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -63,21 +68,27 @@ CATALOG_CACHE = {"Cache-Control": "public, max-age=1"}
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@app.route("/products")
+@app.route("/products", api_key_required=KEYED)
 @contract_errors
 def list_products() -> Response:
     products = [product.to_json() for product in wiring.catalog().list()]
     return Response({"products": products, "count": len(products)}, headers=CATALOG_CACHE)
 
 
-@app.route("/products/{productId}")
+@app.route("/products/{productId}", api_key_required=KEYED)
 @contract_errors
 def get_product(productId: str) -> Response:
     product = wiring.catalog().get(validation.path_id(productId, "productId"))
     return Response(product.to_json(), headers=CATALOG_CACHE)
 
 
-@app.route("/products/{productId}", methods=["PUT"], content_types=ANY, authorizer=ADMIN)
+@app.route(
+    "/products/{productId}",
+    methods=["PUT"],
+    content_types=ANY,
+    authorizer=ADMIN,
+    api_key_required=KEYED,
+)
 @contract_errors
 def put_product(productId: str) -> dict[str, Any]:
     identity.signed_request(app.current_request.context, wiring.config().auth_mode)
@@ -85,7 +96,9 @@ def put_product(productId: str) -> dict[str, Any]:
     return wiring.catalog().put(spec).to_json()
 
 
-@app.route("/orders", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN)
+@app.route(
+    "/orders", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN, api_key_required=KEYED
+)
 @contract_errors
 def place_order() -> Response:
     who = _caller()
@@ -99,14 +112,14 @@ def place_order() -> Response:
     return Response(body=placed.order.to_json(), status_code=201, headers=headers)
 
 
-@app.route("/orders/{orderId}", authorizer=SIGNED_IN)
+@app.route("/orders/{orderId}", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def get_order(orderId: str) -> Response:
     order = wiring.orders().get(validation.path_id(orderId, "orderId"), owner=_caller().user_id)
     return Response(order.to_json(), headers=NO_STORE)
 
 
-@app.route("/users/{userId}/orders", authorizer=SIGNED_IN)
+@app.route("/users/{userId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def list_user_orders(userId: str) -> Response:
     user_id = validation.path_id(userId, "userId")
@@ -116,7 +129,13 @@ def list_user_orders(userId: str) -> Response:
     return Response(page, headers=NO_STORE)
 
 
-@app.route("/orders/{orderId}/cancel", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN)
+@app.route(
+    "/orders/{orderId}/cancel",
+    methods=["POST"],
+    content_types=ANY,
+    authorizer=SIGNED_IN,
+    api_key_required=KEYED,
+)
 @contract_errors
 def cancel_order(orderId: str) -> Response:
     who = _caller()
@@ -143,7 +162,7 @@ def _sale_id(productId: str) -> str:
     return validation.path_id(productId, "productId")
 
 
-@app.route("/admin/sales", authorizer=SIGNED_IN)
+@app.route("/admin/sales", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def admin_sales() -> Response:
     _operator()
@@ -151,7 +170,13 @@ def admin_sales() -> Response:
     return Response({"sales": sales, "count": len(sales)}, headers=NO_STORE)
 
 
-@app.route("/admin/sales/{productId}", methods=["PUT"], content_types=ANY, authorizer=SIGNED_IN)
+@app.route(
+    "/admin/sales/{productId}",
+    methods=["PUT"],
+    content_types=ANY,
+    authorizer=SIGNED_IN,
+    api_key_required=KEYED,
+)
 @contract_errors
 def admin_save_sale(productId: str) -> Response:
     _operator()
@@ -160,7 +185,11 @@ def admin_save_sale(productId: str) -> Response:
 
 
 @app.route(
-    "/admin/sales/{productId}/restock", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN
+    "/admin/sales/{productId}/restock",
+    methods=["POST"],
+    content_types=ANY,
+    authorizer=SIGNED_IN,
+    api_key_required=KEYED,
 )
 @contract_errors
 def admin_restock(productId: str) -> Response:
@@ -170,7 +199,11 @@ def admin_restock(productId: str) -> Response:
 
 
 @app.route(
-    "/admin/sales/{productId}/end", methods=["POST"], content_types=ANY, authorizer=SIGNED_IN
+    "/admin/sales/{productId}/end",
+    methods=["POST"],
+    content_types=ANY,
+    authorizer=SIGNED_IN,
+    api_key_required=KEYED,
 )
 @contract_errors
 def admin_end_sale(productId: str) -> Response:
@@ -179,7 +212,7 @@ def admin_end_sale(productId: str) -> Response:
     return Response(wiring.console().end(_sale_id(productId)), headers=NO_STORE)
 
 
-@app.route("/admin/sales/{productId}/live", authorizer=SIGNED_IN)
+@app.route("/admin/sales/{productId}/live", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def admin_live(productId: str) -> Response:
     _operator()
@@ -187,7 +220,7 @@ def admin_live(productId: str) -> Response:
     return Response(wiring.console().live(_sale_id(productId), query.minutes), headers=NO_STORE)
 
 
-@app.route("/admin/sales/{productId}/orders", authorizer=SIGNED_IN)
+@app.route("/admin/sales/{productId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def admin_orders(productId: str) -> Response:
     _operator()
@@ -198,7 +231,7 @@ def admin_orders(productId: str) -> Response:
     return Response(page, headers=NO_STORE)
 
 
-@app.route("/admin/sales/{productId}/orders.csv", authorizer=SIGNED_IN)
+@app.route("/admin/sales/{productId}/orders.csv", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def admin_orders_csv(productId: str) -> Response:
     _operator()
@@ -213,23 +246,19 @@ def admin_orders_csv(productId: str) -> Response:
     )
 
 
-# Read at import: `chalice deploy` and `chalice package` import the app with the
-# stage's environment variables set. The local stack polls the emulator's stream
-# and calls this handler itself, so the local value only has to be well formed.
-ORDERS_STREAM_ARN = os.environ.get(
-    "ORDERS_STREAM_ARN",
-    "arn:aws:dynamodb:us-east-1:123456789012:table/flashsale-local-orders/stream/local",
-)
-
-
-@app.on_dynamodb_record(
-    stream_arn=ORDERS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON"
-)
-def notify_orders(event: DynamoDBEvent) -> dict[str, Any]:
-    records = list(event)
-    # The console's counters first: each order exactly once (marks on the order).
-    wiring.sales_stats().count(*order_events((r.event_name, r.new_image) for r in records))
-    return wiring.notifier().handle_stream(records)
+# The Orders stream's event source mapping belongs to Terraform (infra/app):
+# Chalice cannot give it ReportBatchItemFailures, bounded retries, bisection or
+# an on-failure destination. Locally, local/delivery.py plays that mapping.
+@app.lambda_function(name="notify_orders")
+def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # The console's counters first, each order exactly once (marks on the order);
+    # if they fail, the whole batch comes back and the marks keep it exact.
+    images = (
+        (record.get("eventName", ""), (record.get("dynamodb") or {}).get("NewImage") or {})
+        for record in event.get("Records", [])
+    )
+    wiring.sales_stats().count(*order_events(images))
+    return wiring.notifier().handle_stream(event, context)
 
 
 # Shopper emails: an SQS queue subscribed to the orders topic feeds this function

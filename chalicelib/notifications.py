@@ -1,9 +1,10 @@
 """Order confirmations: one SNS "Order Placed Successfully" message per order.
 
-Fed by the Orders table stream, off the request path. Each new order is
-checked, published, then marked `notifiedAt` on its Orders item, so a
-redelivered stream batch finds the mark and sends nothing, and a crash before
-the publish leaves the order unmarked for the retry to send.
+Fed by the Orders table stream, off the request path, through an event source
+mapping with ReportBatchItemFailures (infra/app). Each new order is checked,
+published, then marked `notifiedAt` on its Orders item, so a redelivered record
+finds the mark and sends nothing, and a crash before the publish leaves the
+order unmarked for the retry to send.
 """
 
 from __future__ import annotations
@@ -11,10 +12,20 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import instants
@@ -24,24 +35,10 @@ from chalicelib.orders import Order
 
 SUBJECT = "Order Placed Successfully"
 PUBLISH_ATTEMPTS = 3
-
-
-class StreamRecord(Protocol):
-    """What the handler reads of a DynamoDB stream record (Chalice's DynamoDBRecord)."""
-
-    event_name: str
-    new_image: Any
-    sequence_number: str
-
-
-class Outcome(NamedTuple):
-    sent: list[str]
-    skipped: list[str]
-    failed: list[str]  # sequence numbers of records to deliver again
-
-
-class NotificationsFailed(Exception):
-    """Some orders of a batch could not be notified; the batch must be retried."""
+MARK_ATTEMPTS = 5
+# Published-but-unmarked orders a container remembers; each entry stays only
+# until its mark succeeds, so this bound is reached only in a long outage.
+REMEMBERED_PUBLISHES = 10_000
 
 
 def message_text(order: Order) -> str:
@@ -66,6 +63,14 @@ def message(order: Order) -> str:
     return json.dumps({"default": message_text(order), "sqs": data, "lambda": data})
 
 
+def new_order_id(record: dict[str, Any]) -> str | None:
+    """The order id a stream record announces, or None for anything but a new order."""
+    if record.get("eventName") != "INSERT":
+        return None  # our own notifiedAt marks arrive as MODIFY
+    order_id = ((record.get("dynamodb") or {}).get("NewImage") or {}).get("orderId", {}).get("S")
+    return order_id if isinstance(order_id, str) and order_id else None
+
+
 class OrderNotifier:
     """Publishes one confirmation per committed order."""
 
@@ -75,79 +80,92 @@ class OrderNotifier:
         sns: Any,
         orders_table: str,
         topic_arn: str,
-        report_item_failures: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._dynamodb = dynamodb
         self._sns = sns
         self._orders_table = orders_table
         self._topic_arn = topic_arn
-        self._report_item_failures = report_item_failures
         self._sleep = sleep
-
-    def handle_stream(self, records: Iterable[StreamRecord]) -> dict[str, Any]:
-        """The Lambda answer for a stream batch: the failed records to deliver again.
-
-        Chalice cannot switch an event source mapping to ReportBatchItemFailures;
-        where it is not switched on, a returned list would be taken as success and
-        the emails lost, so such stages raise instead and the whole batch is
-        delivered again (the notifiedAt marks make that cheap and duplicate-free).
-        """
-        outcome = self.handle(records)
-        logger.info(
-            "order confirmations: %d sent, %d already sent, %d failed",
-            len(outcome.sent),
-            len(outcome.skipped),
-            len(outcome.failed),
+        # One processor per notifier: Lambda runs one batch at a time per container.
+        self._processor = BatchProcessor(
+            event_type=EventType.DynamoDBStreams,
+            # A batch that failed whole is still a partial answer (every record
+            # listed), so the mapping always retries from the first failure.
+            raise_on_entire_batch_failure=False,
         )
-        if outcome.failed and not self._report_item_failures:
-            raise NotificationsFailed(f"{len(outcome.failed)} confirmation(s) not sent yet")
-        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in outcome.failed]}
+        # order id -> SNS message id of confirmations whose mark has not been
+        # written yet: a redelivered record then only marks, never republishes.
+        self._published: OrderedDict[str, str] = OrderedDict()
 
-    def handle(self, records: Iterable[StreamRecord]) -> Outcome:
-        """Notify every new order in a stream batch; a failure never stops the others."""
-        outcome = Outcome([], [], [])
-        for record in records:
-            if record.event_name != "INSERT" or not record.new_image:
-                continue  # our own notifiedAt marks arrive as MODIFY
-            try:
-                order = Order.from_item(record.new_image)
-            except (KeyError, ValueError, ArithmeticError):
-                logger.error(
-                    "stream record %s is not an order: %r", record.sequence_number, record.new_image
-                )
-                continue
-            try:
-                sent = self.notify(order)
-            except (ClientError, BotoCoreError):
-                outcome.failed.append(record.sequence_number)
-                continue
-            (outcome.sent if sent else outcome.skipped).append(order.order_id)
-        return outcome
+    def handle_stream(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """The Lambda answer for a stream batch: the records to deliver again."""
+        response = process_partial_response(
+            event=event, record_handler=self._record, processor=self._processor, context=context
+        )
+        failed = len(response.get("batchItemFailures", []))
+        logger.info("order confirmations: %d records, %d failed", len(event["Records"]), failed)
+        return dict(response)
 
-    def notify(self, order: Order) -> bool:
-        """Publish `order`'s confirmation unless it was sent already; True if sent now."""
+    def _record(self, record: DynamoDBRecord) -> None:
+        if record.event_name is not DynamoDBRecordEventName.INSERT:
+            return
+        order_id = new_order_id(record.raw_event)
+        if order_id is None:
+            # Retrying cannot turn it into an order: log it and let the batch go on.
+            sequence = record.raw_event.get("dynamodb", {}).get("SequenceNumber")
+            logger.error("stream record %s is not an order", sequence)
+            return
+        self.notify(order_id)
+
+    def notify(self, order_id: str) -> bool:
+        """Publish `order_id`'s confirmation unless it was sent already; True if sent now."""
         # The stored order is the truth: it says whether this confirmation went out,
         # and a record without a stored order (never the case on AWS; moto's
         # rolled-back transactions can leave one in its stream) sends nothing.
         stored = self._dynamodb.get_item(
             TableName=self._orders_table,
-            Key={"orderId": {"S": order.order_id}},
+            Key={"orderId": {"S": order_id}},
             ConsistentRead=True,
         ).get("Item")
         if stored is None or "notifiedAt" in stored:
+            self._published.pop(order_id, None)
             return False
-        message_id = self._publish(Order.from_item(stored))
-        # A crash between publish and this mark is the one window in which a
-        # redelivered record sends a second email: at least once, never zero.
-        self._dynamodb.update_item(
-            TableName=self._orders_table,
-            Key={"orderId": {"S": order.order_id}},
-            UpdateExpression="SET notifiedAt = :now, notificationId = :id",
-            ConditionExpression="attribute_exists(orderId)",
-            ExpressionAttributeValues={":now": {"S": _now()}, ":id": {"S": message_id}},
-        )
+        message_id = self._published.get(order_id)
+        if message_id is None:
+            message_id = self._publish(Order.from_item(stored))
+            self._remember(order_id, message_id)
+        else:
+            logger.info("order %s was published as %s; marking only", order_id, message_id)
+        # A crash (or a new container) between the publish and this mark is the
+        # one window in which a redelivered record sends a second email.
+        self._mark(order_id, message_id)
+        self._published.pop(order_id, None)
         return True
+
+    def _remember(self, order_id: str, message_id: str) -> None:
+        self._published[order_id] = message_id
+        while len(self._published) > REMEMBERED_PUBLISHES:
+            self._published.popitem(last=False)
+
+    def _mark(self, order_id: str, message_id: str) -> None:
+        # Retried on its own, apart from the publish: a failed mark must never
+        # lead to a second publish. If it keeps failing, the record fails and its
+        # redelivery finds the message id remembered above.
+        for attempt in range(1, MARK_ATTEMPTS + 1):
+            try:
+                self._dynamodb.update_item(
+                    TableName=self._orders_table,
+                    Key={"orderId": {"S": order_id}},
+                    UpdateExpression="SET notifiedAt = :now, notificationId = :id",
+                    ConditionExpression="attribute_exists(orderId)",
+                    ExpressionAttributeValues={":now": {"S": _now()}, ":id": {"S": message_id}},
+                )
+                return
+            except (ClientError, BotoCoreError):
+                if attempt == MARK_ATTEMPTS:
+                    raise
+                self._sleep(random.uniform(0, 0.05 * 2**attempt))
 
     def _publish(self, order: Order) -> str:
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):

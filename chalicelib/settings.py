@@ -16,14 +16,13 @@ class Settings(NamedTuple):
     purchases_table: str
     orders_by_user_index: str
     order_topic_arn: str
-    stream_reports_item_failures: bool
     auth_mode: str = "dev"
     sales_stats_table: str = "flashsale-local-sales-stats"
     orders_by_product_index: str = "productId-createdAt-index"
     catalog_cache_seconds: float = 1.0
     sold_out_cache_seconds: float = 1.0
     mail_sender: str = "FlashSale <orders@flashsale.example>"
-    ses_configuration_set: str = "flashsale-local"
+    ses_configuration_set: str = "flashsale-local-mail"
     suppressions_table: str = "flashsale-local-suppressions"
     # The account's SES sending rate, shared by the mailer's containers (the mail
     # queue's maximum concurrency): each container sends at rate / concurrency.
@@ -40,14 +39,13 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         purchases_table=env.get("PURCHASES_TABLE", "flashsale-local-purchases"),
         orders_by_user_index=env.get("ORDERS_BY_USER_INDEX", "userId-createdAt-index"),
         order_topic_arn=env.get("ORDER_TOPIC_ARN", LOCAL_TOPIC_ARN),
-        stream_reports_item_failures=env.get("STREAM_REPORTS_ITEM_FAILURES") == "true",
         auth_mode=env.get("AUTH_MODE", "dev"),
         sales_stats_table=env.get("SALES_STATS_TABLE", "flashsale-local-sales-stats"),
         orders_by_product_index=env.get("ORDERS_BY_PRODUCT_INDEX", "productId-createdAt-index"),
         catalog_cache_seconds=float(env.get("CATALOG_CACHE_SECONDS", "1")),
         sold_out_cache_seconds=float(env.get("SOLD_OUT_CACHE_SECONDS", "1")),
         mail_sender=env.get("MAIL_SENDER", "FlashSale <orders@flashsale.example>"),
-        ses_configuration_set=env.get("SES_CONFIGURATION_SET", "flashsale-local"),
+        ses_configuration_set=env.get("SES_CONFIGURATION_SET", "flashsale-local-mail"),
         suppressions_table=env.get("SUPPRESSIONS_TABLE", "flashsale-local-suppressions"),
         ses_max_send_rate=float(env.get("SES_MAX_SEND_RATE", "14")),
         mailer_max_concurrency=int(env.get("MAILER_MAX_CONCURRENCY", "2")),

@@ -75,7 +75,6 @@ def notifier() -> OrderNotifier:
             aws.client("sns"),
             config().orders_table,
             config().order_topic_arn,
-            report_item_failures=config().stream_reports_item_failures,
         )
 
     return _once("notifier", build)

@@ -19,7 +19,6 @@ MAPPING = {
     "ORDERS_BY_USER_INDEX": "orders_by_user_index",
     "ORDERS_BY_PRODUCT_INDEX": "orders_by_product_index",
     "SALES_STATS_TABLE": "sales_stats_table",
-    "ORDERS_STREAM_ARN": "orders_stream_arn",
     "ORDER_TOPIC_ARN": "order_topic_arn",
     "COGNITO_USER_POOL_ARN": "user_pool_arn",
 }

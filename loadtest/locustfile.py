@@ -1,7 +1,13 @@
 """Shoppers in a flash sale, for Locust: browse, look, buy, check their orders.
 
-Against a deployed stage:  locust -f loadtest/locustfile.py --host https://<cloudfront>/api
 Against the local stack:   make loadtest   (headless; prints requests/s, failures and p99)
+Against a deployed stage, signed in (loadtest/users.py creates the Cognito users):
+    LOADTEST_USERS=build/load-users.csv LOADTEST_USER_POOL_ID=<pool> \\
+    LOADTEST_CLIENT_ID=<smoke client> python -m locust -f loadtest/locustfile.py \\
+    --host https://<cloudfront>/api
+Each simulated shopper signs in as one of those users (ID tokens last an hour)
+and buys as its token's subject. Mind the WAF's per-IP limits: one machine is
+one address.
 """
 
 from __future__ import annotations
@@ -11,15 +17,20 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
+from loadtest.users import Identities
+
 # Business answers a sale gives under load; they are not failures.
 EXPECTED = {200, 201, 409}
+
+
+IDENTITIES = Identities()
 
 
 class Shopper(FastHttpUser):
     wait_time = between(0.2, 1.0)
 
     def on_start(self) -> None:
-        self.user_id = f"load-{uuid.uuid4().hex[:12]}"
+        self.user_id, self.auth = IDENTITIES.next()
         self.products: list[str] = []
         self.browse()
 
@@ -42,7 +53,7 @@ class Shopper(FastHttpUser):
         if not self.products:
             return
         body = {"userId": self.user_id, "productId": random.choice(self.products), "quantity": 1}
-        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        headers = {"Idempotency-Key": str(uuid.uuid4()), **self.auth}
         with self.client.post(
             "/orders", json=body, headers=headers, name="POST /orders", catch_response=True
         ) as reply:
@@ -53,4 +64,6 @@ class Shopper(FastHttpUser):
 
     @task(1)
     def my_orders(self) -> None:
-        self.client.get(f"/users/{self.user_id}/orders", name="GET /users/{id}/orders")
+        self.client.get(
+            f"/users/{self.user_id}/orders", name="GET /users/{id}/orders", headers=self.auth
+        )

@@ -27,7 +27,7 @@ import boto3
 from chalicelib import settings
 from chalicelib.catalog import Catalog
 from local import resources
-from local.delivery import Mailbox, StreamPoller
+from local.delivery import NOTIFY_DLQ, DeadLetterQueue, Mailbox, StreamPoller
 from local.emulator import Emulator
 from local.mail import QueuePoller, SentMail
 
@@ -116,7 +116,8 @@ def bootstrap(endpoint: str) -> None:
 
 
 def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Thread]:
-    """Run the app's stream handler on the emulator's Orders stream, and print
+    """Run the app's stream handler on the emulator's Orders stream as the stage's
+    event source mapping would (records it gives up on go to NOTIFY_DLQ), and print
     every confirmation SNS sends (through an SQS queue subscribed to the topic)."""
     # The handler runs in this process with the stage's settings, as on Lambda.
     os.environ.update(emulator_environment(endpoint))
@@ -128,6 +129,7 @@ def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Threa
         emulator_client("dynamodbstreams", endpoint),
         config.orders_table,
         app.notify_orders,
+        DeadLetterQueue(emulator_client("sqs", endpoint), NOTIFY_DLQ),
     )
     mailbox = Mailbox(
         emulator_client("sns", endpoint),

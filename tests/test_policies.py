@@ -1,5 +1,7 @@
-"""Each deployed stage's hand-written IAM policy allows every AWS call the code
-makes (recorded while the code runs), and nothing the code does not need."""
+"""Each deployed function's hand-written IAM policy allows every AWS call that
+function's code makes (recorded while the code runs), and nothing it does not
+need: the API cannot publish or touch a queue, the notifier cannot write the
+catalog, the mailer only reads orders, marks them and sends through SES."""
 
 from __future__ import annotations
 
@@ -14,63 +16,114 @@ import pytest
 from botocore.config import Config
 
 import app as application
-from chalicelib import aws, settings, wiring
+from chalicelib import aws, settings
 from local import resources
 from local.delivery import StreamPoller
+from local.mail import QueuePoller
 from tests.conftest import Shop
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "prod")
+FUNCTIONS = ("api_handler", "notify_orders", "send_emails", "record_email_feedback")
+POLICY_NAMES = {
+    "api_handler": "api",
+    "notify_orders": "notify",
+    "send_emails": "mail",
+    "record_email_feedback": "feedback",
+}
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d"
 # Actions AWS offers no resource-level permissions for.
 RESOURCELESS = {"dynamodb:ListStreams", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 Call = tuple[str, str, dict[str, Any]]
+Need = tuple[str, str]
 
 
-@pytest.fixture
-def recorded(shop: Shop) -> Iterator[list[Call]]:
-    """Every API call the app's own clients make during a full shopping scenario."""
-    calls: list[Call] = []
-    shop.put_product("p1", maxPerUser=3)  # builds the app's clients
-    # Both DynamoDB clients: the order loop's (botocore retries off) and the rest's.
-    for service, retries in (("dynamodb", True), ("dynamodb", False), ("sns", True)):
-        aws.client(service, retries=retries).meta.events.register(
-            f"provide-client-params.{service}.*",
-            lambda params, model, _s=service, **kwargs: calls.append((_s, model.name, params)),
-        )
-    shop.put_product("p2", price=5)
-    shop.put_product("hot", shards=4, stock=40)
-    shop.request("GET", "/products")
-    shop.request("GET", "/products/p1")
-    shop.request("GET", "/products/hot")
-    shop.order(productId="hot", userId="bob")
-    shop.put_product("hot", shards=2, stock=40)  # resharding deletes shards
-    order = shop.order(quantity=2, key="k-1").json_body
-    shop.order(productId="p2")
-    shop.order(quantity=2, key="k-1")  # a replay
-    shop.order(quantity=2)  # over the limit
-    shop.request("GET", f"/orders/{order['orderId']}")
-    shop.request("GET", "/users/alice/orders?limit=1")
-    # The operator console and a cancellation.
-    shop.request("POST", f"/orders/{order['orderId']}/cancel")
-    shop.request("GET", "/admin/sales")
-    shop.request("POST", "/admin/sales/p2/restock", {"units": 3})
-    shop.request("GET", "/admin/sales/p1/live")
-    shop.request("GET", "/admin/sales/p1/orders?limit=1")
-    shop.request("GET", "/admin/sales/p1/orders?userId=alice")
-    shop.request("GET", f"/admin/sales/p1/orders?orderId={order['orderId']}")
-    shop.request("POST", "/admin/sales/p2/end")
-    wiring.refusals().flush(force=True)
-    resources.create_topic(boto3.client("sns"))
-    StreamPoller(
-        shop.dynamodb,
-        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
-        shop.config.orders_table,
-        application.notify_orders,
-    ).drain()
-    yield calls
+@pytest.fixture(scope="module")
+def recorded() -> Iterator[dict[str, list[Call]]]:
+    """Every API call each function's code makes through the app's own clients:
+    the API during a full shopping scenario, then the notifier on its stream."""
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from app import app as chalice_app
+    from chalicelib import wiring
+
+    with mock_aws():
+        wiring.reset()
+        dynamodb = boto3.client("dynamodb")
+        resources.create_tables(dynamodb, settings.load())
+        with Client(chalice_app, stage_name="local") as client:
+            shop = Shop(client, dynamodb)
+            calls: dict[str, list[Call]] = {name: [] for name in FUNCTIONS}
+            current = calls["api_handler"]
+            shop.put_product("p1", maxPerUser=3)  # builds the app's clients
+
+            def record(params: Any, model: Any, _s: str, **kwargs: Any) -> None:
+                current.append((_s, model.name, params))
+
+            # Both DynamoDB clients (the order loop's has botocore's retries off).
+            for service, retries in (
+                ("dynamodb", True), ("dynamodb", False), ("sns", True), ("ses", True)
+            ):  # fmt: skip
+                aws.client(service, retries=retries).meta.events.register(
+                    f"provide-client-params.{service}.*",
+                    lambda params, model, _s=service, **kwargs: record(params, model, _s),
+                )
+            shop.put_product("p2", price=5)
+            shop.put_product("hot", shards=4, stock=40)
+            shop.request("GET", "/products")
+            shop.request("GET", "/products/p1")
+            shop.request("GET", "/products/hot")
+            shop.order(productId="hot", userId="bob")
+            shop.put_product("hot", shards=2, stock=40)  # resharding deletes shards
+            order = shop.order(quantity=2, key="k-1").json_body
+            shop.order(productId="p2")
+            shop.order(quantity=2, key="k-1")  # a replay
+            shop.order(quantity=2)  # over the limit
+            shop.request("GET", f"/orders/{order['orderId']}")
+            shop.request("GET", "/users/alice/orders?limit=1")
+            # A shopper with an address, a cancellation and the operator console.
+            mailed = shop.order(productId="p2", userId="dana@example.com").json_body
+            shop.request("POST", f"/orders/{order['orderId']}/cancel")
+            shop.request("GET", "/admin/sales")
+            shop.request("POST", "/admin/sales/p2/restock", {"units": 3})
+            shop.request("GET", "/admin/sales/p1/live")
+            shop.request("GET", "/admin/sales/p1/orders?limit=1")
+            shop.request("GET", "/admin/sales/p1/orders?userId=alice")
+            shop.request("GET", f"/admin/sales/p1/orders?orderId={order['orderId']}")
+            shop.request("POST", "/admin/sales/p2/end")
+            wiring.refusals().flush(force=True)
+            sqs = boto3.client("sqs")
+            resources.create_topic(boto3.client("sns"))
+            queue = resources.create_mail(
+                boto3.client("ses"), sqs, boto3.client("sns"), settings.load()
+            )
+            current = calls["notify_orders"]
+            StreamPoller(
+                dynamodb,
+                boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+                shop.config.orders_table,
+                application.notify_orders,
+            ).drain()
+            current = calls["send_emails"]
+            QueuePoller(sqs, queue, application.send_emails).drain()
+            assert mailed["email"] == "dana@example.com"
+            current = calls["record_email_feedback"]
+            bounce = {
+                "eventType": "Bounce",
+                "bounce": {
+                    "bounceType": "Permanent",
+                    "bouncedRecipients": [{"emailAddress": "dana@example.com"}],
+                },
+            }
+            application.record_email_feedback(
+                {"Records": [{"Sns": {"Message": json.dumps(bounce)}}]}, None
+            )
+            yield calls
+        wiring.reset()
 
 
 def stage_name(name: str, stage: str) -> str:
@@ -81,17 +134,23 @@ def table_arn(name: str, stage: str) -> str:
     return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{stage_name(name, stage)}"
 
 
-def needs(call: Call, stage: str) -> set[tuple[str, str]]:
+def needs(call: Call, stage: str) -> set[Need]:
     """The (IAM action, resource ARN) pairs one recorded call requires."""
     service, operation, params = call
+    if service == "ses" and operation == "SendEmail":
+        domain = params["Source"].rsplit("@", 1)[1].rstrip(">")
+        configuration = stage_name(params["ConfigurationSetName"], stage)
+        return {
+            ("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}"),
+            ("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{configuration}"),
+        }
     if service == "sns" and operation == "Publish":
         topic = params["TopicArn"].rsplit(":", 1)[1]
-        key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d"
         return {
             ("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:{stage_name(topic, stage)}"),
             # The topic is encrypted with the stage's key.
-            ("kms:GenerateDataKey", key),
-            ("kms:Decrypt", key),
+            ("kms:GenerateDataKey", KEY),
+            ("kms:Decrypt", KEY),
         }
     if operation == "TransactWriteItems":
         # IAM has no TransactWriteItems action: each item needs its own.
@@ -111,31 +170,55 @@ def needs(call: Call, stage: str) -> set[tuple[str, str]]:
     return {(f"dynamodb:{operation}", resource)}
 
 
-def runtime_needs(stage: str) -> set[tuple[str, str]]:
-    """What Lambda itself does with the role: the stream mapping, its DLQ, logs, X-Ray."""
-    stream = table_arn("flashsale-local-orders", stage) + "/stream/2026-11-24T00:00:00.000"
-    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d"
+def runtime_needs(stage: str, function: str) -> set[Need]:
+    """What Lambda itself does with the function's role: logs and X-Ray, and for the
+    notifier its stream mapping and the mapping's on-failure destination."""
     log_group = (
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-{stage}-notify_orders"
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-{stage}-{function}"
     )
-    return {
+    common = {
+        ("logs:CreateLogStream", f"{log_group}:log-stream:2026/11/27/[$LATEST]0a1b"),
+        ("logs:PutLogEvents", f"{log_group}:log-stream:2026/11/27/[$LATEST]0a1b"),
+        ("xray:PutTraceSegments", "*"),
+        ("xray:PutTelemetryRecords", "*"),
+    }
+    if function in ("api_handler", "record_email_feedback"):
+        return common
+    if function == "send_emails":
+        # Its event source mapping reads the mail queue with the function's role.
+        queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-mail"
+        return common | {
+            ("sqs:ReceiveMessage", queue),
+            ("sqs:DeleteMessage", queue),
+            ("sqs:GetQueueAttributes", queue),
+            ("kms:Decrypt", KEY),
+        }
+    stream = table_arn("flashsale-local-orders", stage) + "/stream/2026-11-24T00:00:00.000"
+    return common | {
         ("dynamodb:DescribeStream", stream),
         ("dynamodb:GetRecords", stream),
         ("dynamodb:GetShardIterator", stream),
         ("dynamodb:ListStreams", "*"),
         ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-notify-dlq"),
-        ("kms:GenerateDataKey", key),
-        ("kms:Decrypt", key),
-        ("logs:CreateLogGroup", log_group),
-        ("logs:CreateLogStream", f"{log_group}:log-stream:x"),
-        ("logs:PutLogEvents", f"{log_group}:log-stream:x"),
-        ("xray:PutTraceSegments", "*"),
-        ("xray:PutTelemetryRecords", "*"),
+        # The dead-letter queue is encrypted with the stage's key.
+        ("kms:GenerateDataKey", KEY),
+        ("kms:Decrypt", KEY),
     }
 
 
-def policy(stage: str) -> list[dict[str, Any]]:
-    document = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+def required(recorded: dict[str, list[Call]], stage: str, function: str) -> set[Need]:
+    calls = recorded[function]
+    return set().union(*(needs(call, stage) for call in calls)) | runtime_needs(stage, function)
+
+
+def function_config(stage: str, function: str) -> dict[str, Any]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return config["stages"][stage]["lambda_functions"][function]  # type: ignore[no-any-return]
+
+
+def policy(stage: str, function: str) -> list[dict[str, Any]]:
+    path = ROOT / ".chalice" / function_config(stage, function)["iam_policy_file"]
+    document = json.loads(path.read_text())
     return [
         {**s, "Action": _list(s["Action"]), "Resource": _list(s["Resource"])}
         for s in document["Statement"]
@@ -146,55 +229,108 @@ def _list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
-    """IAM wildcard matching (conditions only narrow further; none is needed here)."""
-    return any(
-        s["Effect"] == "Allow"
-        and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in s["Action"])
-        and any(fnmatch.fnmatchcase(resource, r) for r in s["Resource"])
-        for s in statements
+def _matches(statement: dict[str, Any], action: str, resource: str) -> bool:
+    return (
+        statement["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in statement["Action"])
+        and any(fnmatch.fnmatchcase(resource, r) for r in statement["Resource"])
     )
 
 
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """IAM wildcard matching (conditions only narrow further; none is needed here)."""
+    return any(_matches(s, action, resource) for s in statements)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("stage", STAGES)
-def test_policy_allows_every_call_the_code_makes(stage: str, recorded: list[Call]) -> None:
-    operations = {(service, operation) for service, operation, _ in recorded}
-    # The scenario really covered the code's calls.
-    assert {
-        ("dynamodb", "BatchGetItem"),
-        ("dynamodb", "TransactWriteItems"),
-        ("dynamodb", "GetItem"),
-        ("dynamodb", "UpdateItem"),
-        ("dynamodb", "Scan"),
-        ("dynamodb", "Query"),
-        ("sns", "Publish"),
-    } <= operations
-    required = set().union(*(needs(call, stage) for call in recorded)) | runtime_needs(stage)
-    statements = policy(stage)
-    denied = sorted(need for need in required if not allows(statements, *need))
+def test_policy_allows_every_call_the_function_makes(
+    stage: str, function: str, recorded: dict[str, list[Call]]
+) -> None:
+    operations = {(service, operation) for service, operation, _ in recorded[function]}
+    # The scenario really covered each function's calls.
+    covered = {
+        "api_handler": {
+            ("dynamodb", "BatchGetItem"),
+            ("dynamodb", "TransactWriteItems"),
+            ("dynamodb", "GetItem"),
+            ("dynamodb", "Scan"),
+            ("dynamodb", "Query"),
+        },
+        "notify_orders": {
+            ("dynamodb", "GetItem"),
+            ("dynamodb", "UpdateItem"),
+            ("dynamodb", "TransactWriteItems"),
+            ("sns", "Publish"),
+        },
+        "send_emails": {("dynamodb", "GetItem"), ("dynamodb", "UpdateItem"), ("ses", "SendEmail")},
+        "record_email_feedback": {("dynamodb", "PutItem")},
+    }
+    assert covered[function] <= operations
+    statements = policy(stage, function)
+    denied = sorted(
+        need for need in required(recorded, stage, function) if not allows(statements, *need)
+    )
     assert denied == []
 
 
+@pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("stage", STAGES)
-def test_policy_grants_nothing_the_code_does_not_use(stage: str, recorded: list[Call]) -> None:
-    required = set().union(*(needs(call, stage) for call in recorded)) | runtime_needs(stage)
-    used = {action.lower() for action, _ in required}
-    for statement in policy(stage):
+def test_policy_grants_nothing_the_function_does_not_use(
+    stage: str, function: str, recorded: dict[str, list[Call]]
+) -> None:
+    needed = required(recorded, stage, function)
+    for statement in policy(stage, function):
         for action in statement["Action"]:
             assert "*" not in action, f"wildcard action {action}"
-            assert action.lower() in used, f"{action} is granted but never used"
         if "*" in statement["Resource"]:
             assert set(statement["Action"]) <= RESOURCELESS, statement
         for resource in statement["Resource"]:
             # Every ARN names this stage's resources, never another stage's.
-            assert resource == "*" or f"flashsale-{stage}" in resource or ":key/" in resource
+            # (SES identities are the shop's sending domain, set per deployment;
+            # the stage's configuration set, also required, is named.)
+            assert (
+                resource in ("*", "arn:aws:ses:*:*:identity/*")
+                or f"flashsale-{stage}" in resource
+                or ":key/" in resource
+            )
+        # Every action on every resource of the statement is something the code does.
+        single = [{**statement, "Action": [a], "Resource": [r]}
+                  for a in statement["Action"] for r in statement["Resource"]]  # fmt: skip
+        unused = [
+            (s["Action"][0], s["Resource"][0])
+            for s in single
+            if not any(_matches(s, action, resource) for action, resource in needed)
+        ]
+        assert unused == [], f"{function} is granted what it never uses: {unused}"
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_stage_config_uses_the_policy_and_the_stage_names(stage: str) -> None:
+def test_the_api_cannot_publish_nor_touch_a_queue_and_the_notifier_cannot_write_the_catalog(
+    stage: str,
+) -> None:
+    api = policy(stage, "api_handler")
+    notifier = policy(stage, "notify_orders")
+    for action in ("sns:Publish", "sqs:SendMessage", "sqs:ReceiveMessage", "kms:Decrypt"):
+        assert not any(
+            any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in s["Action"]) for s in api
+        ), action
+    products = table_arn("flashsale-local-products", stage)
+    for action in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
+        assert not allows(notifier, f"dynamodb:{action}", products)
+        assert not allows(notifier, f"dynamodb:{action}", products + "#0")
+    assert allows(api, "dynamodb:UpdateItem", products)  # the checks can fail
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_config_gives_each_function_its_policy_and_the_stage_names(stage: str) -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]
     assert config["autogen_policy"] is False
-    assert config["iam_policy_file"] == f"policy-{stage}.json"
+    assert "iam_policy_file" not in config  # no shared fallback policy
+    for function in FUNCTIONS:
+        assert function_config(stage, function)["iam_policy_file"] == (
+            f"policy-{stage}-{POLICY_NAMES[function]}.json"
+        )
     assert config["xray"] is True
     stage_settings = settings.load(config["environment_variables"])
     for table in (

@@ -28,6 +28,17 @@ resource "aws_kms_key" "data" {
         Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
         Resource  = "*"
       },
+      {
+        # Alarms publish to the encrypted ops topic.
+        Sid       = "CloudWatchAlarmsPublishEncrypted"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        }
+      },
     ]
   })
 }
@@ -185,6 +196,25 @@ resource "aws_sqs_queue" "notify_dlq" {
   kms_master_key_id         = aws_kms_key.data.arn
 }
 
+# What should wake someone (infra/app's alarms) goes here.
+resource "aws_sns_topic" "ops" {
+  name              = "${local.name}-ops"
+  kms_master_key_id = aws_kms_key.data.arn
+}
+
+resource "aws_sns_topic_subscription" "ops_email" {
+  topic_arn = aws_sns_topic.ops.arn
+  protocol  = "email"
+  endpoint  = var.ops_email
+}
+
+# The shop's sender address, verified in SES: Cognito's sign-up and reset codes
+# go out through it (Cognito's own sender has a small daily cap), and so can the
+# shop's own mail. A domain identity needs its DKIM records (output dkim_tokens).
+resource "aws_sesv2_email_identity" "sender" {
+  email_identity = var.email_identity
+}
+
 # Shoppers sign in here; the API's shopper routes accept only this pool's tokens.
 resource "aws_cognito_user_pool" "shoppers" {
   name                     = "${local.name}-shoppers"
@@ -211,5 +241,31 @@ resource "aws_cognito_user_pool" "shoppers" {
       name     = "verified_email"
       priority = 1
     }
+  }
+
+  # Codes through the stage's SES identity at SES's quotas, not Cognito's
+  # default sender (50 emails a day): sign-ups must not stall on sale day.
+  email_configuration {
+    email_sending_account = "DEVELOPER"
+    source_arn            = aws_sesv2_email_identity.sender.arn
+    from_email_address    = var.email_from
+  }
+}
+
+# The deploy's smoke test (and load tests, loadtest/users.py) sign in here with
+# admin password auth, which takes AWS credentials: no use to anyone else.
+resource "aws_cognito_user_pool_client" "smoke" {
+  name                          = "${local.name}-smoke"
+  user_pool_id                  = aws_cognito_user_pool.shoppers.id
+  generate_secret               = false
+  explicit_auth_flows           = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  prevent_user_existence_errors = "ENABLED"
+  id_token_validity             = 60
+  access_token_validity         = 60
+  refresh_token_validity        = 1
+  token_validity_units {
+    id_token      = "minutes"
+    access_token  = "minutes"
+    refresh_token = "days"
   }
 }

@@ -50,3 +50,20 @@ output "user_pool_arn" {
 output "user_pool_id" {
   value = aws_cognito_user_pool.shoppers.id
 }
+
+output "ops_topic_arn" {
+  value = aws_sns_topic.ops.arn
+}
+
+output "sender_identity_arn" {
+  value = aws_sesv2_email_identity.sender.arn
+}
+
+# Publish these as CNAMEs <token>._domainkey.<domain> -> <token>.dkim.amazonses.com.
+output "dkim_tokens" {
+  value = aws_sesv2_email_identity.sender.dkim_signing_attributes[0].tokens
+}
+
+output "smoke_client_id" {
+  value = aws_cognito_user_pool_client.smoke.id
+}

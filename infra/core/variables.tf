@@ -17,3 +17,18 @@ variable "notification_email" {
   description = "Address subscribed to the order-placed topic (AWS asks it to confirm)."
   type        = string
 }
+
+variable "ops_email" {
+  description = "Address subscribed to the ops topic the alarms publish to (AWS asks it to confirm)."
+  type        = string
+}
+
+variable "email_identity" {
+  description = "SES identity the shop sends from: a domain (DKIM records to publish) or one address."
+  type        = string
+}
+
+variable "email_from" {
+  description = "From address of the shop's mail, within email_identity, e.g. \"FlashSale <no-reply@shop.example>\"."
+  type        = string
+}

@@ -109,8 +109,23 @@ data "aws_cloudfront_cache_policy" "optimized" {
   name = "Managed-CachingOptimized"
 }
 
-data "aws_cloudfront_origin_request_policy" "all_but_host" {
-  name = "Managed-AllViewerExceptHostHeader"
+# Managed-AllViewerExceptHostHeader, less x-api-key: a viewer's own key never
+# reaches the API (the origin's custom header sets the real one).
+resource "aws_cloudfront_origin_request_policy" "api" {
+  name    = "${local.name}-api"
+  comment = "All viewer headers but Host and x-api-key, all cookies and query strings"
+  cookies_config {
+    cookie_behavior = "all"
+  }
+  headers_config {
+    header_behavior = "allExcept"
+    headers {
+      items = ["host", "x-api-key"]
+    }
+  }
+  query_strings_config {
+    query_string_behavior = "all"
+  }
 }
 
 resource "aws_cloudfront_cache_policy" "catalog" {
@@ -162,16 +177,15 @@ resource "aws_cloudfront_response_headers_policy" "security" {
 }
 
 resource "aws_cloudfront_distribution" "shop" {
-  #checkov:skip=CKV_AWS_68:WAF is priced per rule and request; API Gateway throttling guards the API. Add a web ACL for a public launch.
   #checkov:skip=CKV_AWS_86:Access logs need a log bucket this project does not run; CloudFront metrics are on.
   #checkov:skip=CKV_AWS_174:The default *.cloudfront.net certificate fixes TLSv1 as the floor; set a custom domain and certificate to raise it.
   #checkov:skip=CKV_AWS_310:One UI bucket and one API; an origin group would fail over to nothing.
   #checkov:skip=CKV_AWS_374:A flash sale sells worldwide; no geo restriction.
   #checkov:skip=CKV2_AWS_42:No custom domain yet, so the default certificate is used (see CKV_AWS_174).
-  #checkov:skip=CKV2_AWS_47:The AWSManagedRulesKnownBadInputsRuleSet comes with the web ACL of CKV_AWS_68.
   enabled             = true
   is_ipv6_enabled     = true
   default_root_object = "index.html"
+  web_acl_id          = aws_wafv2_web_acl.shop.arn # waf.tf
   price_class         = "PriceClass_100"
   comment             = "FlashSale ${var.stage}: shop UI and /api"
 
@@ -184,6 +198,12 @@ resource "aws_cloudfront_distribution" "shop" {
   origin {
     origin_id   = local.api_origin
     domain_name = local.api_domain
+    # The stage's API key: API Gateway refuses any request without it, so the
+    # execute-api URL is no way around this distribution (and its WAF).
+    custom_header {
+      name  = "x-api-key"
+      value = aws_api_gateway_api_key.cloudfront.value
+    }
     custom_origin_config {
       http_port              = 80
       https_port             = 443
@@ -223,7 +243,7 @@ resource "aws_cloudfront_distribution" "shop" {
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
     cache_policy_id            = data.aws_cloudfront_cache_policy.disabled.id
-    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_but_host.id
+    origin_request_policy_id   = aws_cloudfront_origin_request_policy.api.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
   }
 
@@ -235,21 +255,6 @@ resource "aws_cloudfront_distribution" "shop" {
 
   viewer_certificate {
     cloudfront_default_certificate = true
-  }
-}
-
-# --- The API Gateway stage Chalice deployed: throttled for the opening rush ---
-
-resource "aws_api_gateway_method_settings" "throttling" {
-  #checkov:skip=CKV_AWS_225:Responses are per shopper and orders must not be cached; the catalog is cached at CloudFront.
-  #checkov:skip=CKV2_AWS_4:Execution logging needs an account-wide API Gateway CloudWatch role; Lambda logs each request.
-  rest_api_id = var.rest_api_id
-  stage_name  = var.api_stage_name
-  method_path = "*/*"
-  settings {
-    metrics_enabled        = true
-    throttling_rate_limit  = var.throttle_rate_limit
-    throttling_burst_limit = var.throttle_burst_limit
   }
 }
 

@@ -18,3 +18,7 @@ output "cognito_domain" {
 output "web_client_id" {
   value = aws_cognito_user_pool_client.shop_web.id
 }
+
+output "api_key_id" {
+  value = aws_api_gateway_api_key.cloudfront.id
+}

@@ -40,3 +40,28 @@ variable "user_pool_id" {
   description = "The shoppers' Cognito user pool (infra/core output user_pool_id)."
   type        = string
 }
+
+variable "waf_requests_per_ip" {
+  description = "Requests one IP address may send in 5 minutes (all paths; WAF counts cached ones too) before 429s."
+  type        = number
+  default     = 1500
+}
+
+variable "waf_orders_per_ip" {
+  description = "POST /api/orders one IP address may send in a minute before 429s (bots buying out a sale)."
+  type        = number
+  default     = 20
+}
+
+variable "waf_block_hosting_providers" {
+  description = "Block requests from cloud hosting providers' addresses (AWSManagedRulesAnonymousIpList); on for a sale."
+  type        = bool
+  default     = false
+}
+
+variable "smoke_token" {
+  description = "Value of the x-flashsale-smoke header that lets the deploy's smoke test past the WAF; empty: no bypass."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -1,9 +1,9 @@
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.10" # use_lockfile: S3-native state locking
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.0"
+      version = "= 5.100.0" # the schema infra/provider_schema.py checks against
     }
   }
   backend "s3" {}
@@ -11,6 +11,19 @@ terraform {
 
 provider "aws" {
   region = var.region
+  default_tags {
+    tags = {
+      Project = "flashsale"
+      Stage   = var.stage
+    }
+  }
+}
+
+# A web ACL for CloudFront (and its logs) must live in us-east-1, whatever the
+# stage's region.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
   default_tags {
     tags = {
       Project = "flashsale"

@@ -1,0 +1,205 @@
+# --- Operability: one dashboard, and alarms on what should wake someone --------
+# Alarms go to the stage's ops topic (infra/core) and say when they clear.
+
+data "aws_sns_topic" "ops" {
+  name = "${local.name}-ops"
+}
+
+locals {
+  api_function    = "${local.name}-api_handler"
+  notify_function = data.aws_lambda_function.notify_orders.function_name
+  alarm_actions   = [data.aws_sns_topic.ops.arn]
+  dlq_name        = "${local.name}-notify-dlq"
+}
+
+resource "aws_cloudwatch_dashboard" "sale" {
+  dashboard_name = "${local.name}-sale"
+  dashboard_body = templatefile("${path.module}/dashboard.json.tftpl", {
+    region          = var.region
+    service         = "flashsale"
+    api_name        = var.api_name
+    api_stage       = var.api_stage_name
+    api_function    = local.api_function
+    notify_function = local.notify_function
+    products_table  = "${local.name}-products"
+    orders_table    = "${local.name}-orders"
+    purchases_table = "${local.name}-purchases"
+    table_prefix    = "${local.name}-"
+    dlq_name        = local.dlq_name
+    web_acl         = "${local.name}-shop"
+  })
+}
+
+# Shoppers get errors: more than 5% of API answers are 5xx (BUSY included) for
+# 3 of 5 minutes.
+resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  alarm_name          = "${local.name}-api-5xx"
+  alarm_description   = "More than 5% of API answers are 5xx: shoppers cannot buy."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5XXError"
+  dimensions          = { ApiName = var.api_name, Stage = var.api_stage_name }
+  statistic           = "Average"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = 0.05
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_latency" {
+  alarm_name          = "${local.name}-api-latency-p99"
+  alarm_description   = "API p99 latency above ${var.latency_alarm_ms} ms for 5 minutes."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "Latency"
+  dimensions          = { ApiName = var.api_name, Stage = var.api_stage_name }
+  extended_statistic  = "p99"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = var.latency_alarm_ms
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# BUSY is the shop's answer when DynamoDB throttles or conflicts beyond its
+# retries: a few are the price of a rush, a fifth of all attempts is an outage.
+resource "aws_cloudwatch_metric_alarm" "busy_rate" {
+  alarm_name          = "${local.name}-orders-busy"
+  alarm_description   = "More than ${var.busy_alarm_percent}% of order attempts answered 503 BUSY."
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.busy_alarm_percent
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "busy_rate"
+    expression  = "100 * busy / (placed + rejected)"
+    label       = "BUSY % of order attempts"
+    return_data = true
+  }
+  metric_query {
+    id = "busy"
+    metric {
+      namespace   = "FlashSale"
+      metric_name = "OrdersRejected"
+      dimensions  = { reason = "BUSY", service = "flashsale" }
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+  metric_query {
+    id = "placed"
+    metric {
+      namespace   = "FlashSale"
+      metric_name = "OrdersPlaced"
+      dimensions  = { service = "flashsale" }
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+  # Alarms cannot SEARCH: every rejection reason the API counts, summed.
+  metric_query {
+    id         = "rejected"
+    expression = "FILL(busy, 0) + FILL(r_stock, 0) + FILL(r_window, 0) + FILL(r_limit, 0) + FILL(r_invalid, 0) + FILL(r_missing, 0) + FILL(r_reused, 0) + FILL(r_forbidden, 0)"
+  }
+  dynamic "metric_query" {
+    for_each = {
+      r_stock     = "OUT_OF_STOCK"
+      r_window    = "SALE_NOT_ACTIVE"
+      r_limit     = "PURCHASE_LIMIT_EXCEEDED"
+      r_invalid   = "INVALID_REQUEST"
+      r_missing   = "PRODUCT_NOT_FOUND"
+      r_reused    = "IDEMPOTENCY_KEY_REUSED"
+      r_forbidden = "FORBIDDEN"
+    }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "FlashSale"
+        metric_name = "OrdersRejected"
+        dimensions  = { reason = metric_query.value, service = "flashsale" }
+        stat        = "Sum"
+        period      = 60
+      }
+    }
+  }
+}
+
+# An unhandled error in the API is a 502 for a shopper; in the notifier, a batch
+# to retry. Throttles mean Lambda turned requests away.
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  for_each            = { api = local.api_function, notifier = local.notify_function }
+  alarm_name          = "${local.name}-${each.key}-errors"
+  alarm_description   = "${each.value} raised unhandled errors in 3 of the last 5 minutes."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_throttles" {
+  alarm_name          = "${local.name}-api-throttles"
+  alarm_description   = "Lambda throttled the API (account concurrency exhausted): shoppers get 5xx."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = local.api_function }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Confirmations lag: the oldest record the notifier has not got through is more
+# than 5 minutes old (a backlog, an SNS outage, the reserved concurrency too low).
+resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
+  alarm_name          = "${local.name}-confirmations-late"
+  alarm_description   = "Order confirmations are more than 5 minutes behind."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = local.notify_function }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 300000
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Anything in the DLQ is a confirmation nobody sent: replay it (README).
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${local.name}-notify-dlq-not-empty"
+  alarm_description   = "The notifier gave up on orders: fix the cause, then make replay-dlq STAGE=${var.stage}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = local.dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}

@@ -1,0 +1,3 @@
+output "notify_mapping_uuid" {
+  value = aws_lambda_event_source_mapping.notify_orders.uuid
+}
