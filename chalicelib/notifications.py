@@ -1,10 +1,12 @@
-"""Order confirmations: one SNS "Order Placed Successfully" message per order.
+"""Order events on SNS: one "Order Placed Successfully" message per order and
+one "Order Cancelled" per cancellation.
 
 Fed by the Orders table stream, off the request path, through an event source
-mapping with ReportBatchItemFailures (infra/app). Each new order is checked,
-published, then marked `notifiedAt` on its Orders item, so a redelivered record
-finds the mark and sends nothing, and a crash before the publish leaves the
-order unmarked for the retry to send.
+mapping with ReportBatchItemFailures (infra/app). Each new order (an INSERT)
+and each cancellation (a MODIFY to CANCELLED) is checked against the stored
+order, published, then marked on the order (`notifiedAt`,
+`cancellationNotifiedAt`), so a redelivered record finds the mark and sends
+nothing, and a crash before the publish leaves the order unmarked for the retry.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -31,9 +33,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import instants
 from chalicelib.catalog import number
 from chalicelib.observability import logger
-from chalicelib.orders import Order
+from chalicelib.orders import CANCELLED, Order
 
 SUBJECT = "Order Placed Successfully"
+CANCELLED_SUBJECT = "Order Cancelled"
 PUBLISH_ATTEMPTS = 3
 MARK_ATTEMPTS = 5
 # Published-but-unmarked orders a container remembers; each entry stays only
@@ -41,11 +44,31 @@ MARK_ATTEMPTS = 5
 REMEMBERED_PUBLISHES = 10_000
 
 
-def message_text(order: Order) -> str:
-    """The email a shopper reads."""
+class Event(NamedTuple):
+    """One kind of order event: its subject, message type and mark on the order."""
+
+    subject: str
+    type: str
+    mark: str
+    message_id: str
+
+
+PLACED = Event(SUBJECT, "OrderPlaced", "notifiedAt", "notificationId")
+CANCELLATION = Event(
+    CANCELLED_SUBJECT, "OrderCancelled", "cancellationNotifiedAt", "cancellationNotificationId"
+)
+
+
+def message_text(order: Order, event: Event = PLACED) -> str:
+    """The text an email subscriber of the topic reads."""
+    lead = (
+        "Thank you for your order! It is confirmed."
+        if event is PLACED
+        else "Your order has been cancelled."
+    )
     return "\n".join(
         [
-            "Thank you for your order! It is confirmed.",
+            lead,
             "",
             f"Order:      {order.order_id}",
             f"Product:    {order.product_name} ({order.product_id})",
@@ -57,10 +80,10 @@ def message_text(order: Order) -> str:
     )
 
 
-def message(order: Order) -> str:
+def message(order: Order, event: Event = PLACED) -> str:
     """SNS message structure: readable text by default, the order as JSON for queues."""
-    data = json.dumps({"type": "OrderPlaced", "order": order.to_json()}, default=number)
-    return json.dumps({"default": message_text(order), "sqs": data, "lambda": data})
+    data = json.dumps({"type": event.type, "order": order.to_json()}, default=number)
+    return json.dumps({"default": message_text(order, event), "sqs": data, "lambda": data})
 
 
 def new_order_id(record: dict[str, Any]) -> str | None:
@@ -68,6 +91,17 @@ def new_order_id(record: dict[str, Any]) -> str | None:
     if record.get("eventName") != "INSERT":
         return None  # our own notifiedAt marks arrive as MODIFY
     order_id = ((record.get("dynamodb") or {}).get("NewImage") or {}).get("orderId", {}).get("S")
+    return order_id if isinstance(order_id, str) and order_id else None
+
+
+def cancelled_order_id(record: dict[str, Any]) -> str | None:
+    """The order id of a cancellation not yet announced, or None."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if image.get("status", {}).get("S") != CANCELLED or CANCELLATION.mark in image:
+        return None  # not a cancellation, or its announcement's own mark
+    order_id = image.get("orderId", {}).get("S")
     return order_id if isinstance(order_id, str) and order_id else None
 
 
@@ -94,9 +128,9 @@ class OrderNotifier:
             # listed), so the mapping always retries from the first failure.
             raise_on_entire_batch_failure=False,
         )
-        # order id -> SNS message id of confirmations whose mark has not been
+        # (order id, mark) -> SNS message id of events whose mark has not been
         # written yet: a redelivered record then only marks, never republishes.
-        self._published: OrderedDict[str, str] = OrderedDict()
+        self._published: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def handle_stream(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda answer for a stream batch: the records to deliver again."""
@@ -108,6 +142,11 @@ class OrderNotifier:
         return dict(response)
 
     def _record(self, record: DynamoDBRecord) -> None:
+        if record.event_name is DynamoDBRecordEventName.MODIFY:
+            cancelled = cancelled_order_id(record.raw_event)
+            if cancelled is not None:
+                self.notify(cancelled, CANCELLATION)
+            return  # otherwise one of our own marks
         if record.event_name is not DynamoDBRecordEventName.INSERT:
             return
         order_id = new_order_id(record.raw_event)
@@ -118,8 +157,8 @@ class OrderNotifier:
             return
         self.notify(order_id)
 
-    def notify(self, order_id: str) -> bool:
-        """Publish `order_id`'s confirmation unless it was sent already; True if sent now."""
+    def notify(self, order_id: str, event: Event = PLACED) -> bool:
+        """Publish `order_id`'s event unless it was sent already; True if sent now."""
         # The stored order is the truth: it says whether this confirmation went out,
         # and a record without a stored order (never the case on AWS; moto's
         # rolled-back transactions can leave one in its stream) sends nothing.
@@ -128,27 +167,31 @@ class OrderNotifier:
             Key={"orderId": {"S": order_id}},
             ConsistentRead=True,
         ).get("Item")
-        if stored is None or "notifiedAt" in stored:
-            self._published.pop(order_id, None)
+        key = (order_id, event.mark)
+        if stored is None or event.mark in stored:
+            self._published.pop(key, None)
             return False
-        message_id = self._published.get(order_id)
+        order = Order.from_item(stored)
+        if event is CANCELLATION and order.status != CANCELLED:
+            return False
+        message_id = self._published.get(key)
         if message_id is None:
-            message_id = self._publish(Order.from_item(stored))
-            self._remember(order_id, message_id)
+            message_id = self._publish(order, event)
+            self._remember(key, message_id)
         else:
             logger.info("order %s was published as %s; marking only", order_id, message_id)
         # A crash (or a new container) between the publish and this mark is the
-        # one window in which a redelivered record sends a second email.
-        self._mark(order_id, message_id)
-        self._published.pop(order_id, None)
+        # one window in which a redelivered record sends a second message.
+        self._mark(order_id, message_id, event)
+        self._published.pop(key, None)
         return True
 
-    def _remember(self, order_id: str, message_id: str) -> None:
-        self._published[order_id] = message_id
+    def _remember(self, key: tuple[str, str], message_id: str) -> None:
+        self._published[key] = message_id
         while len(self._published) > REMEMBERED_PUBLISHES:
             self._published.popitem(last=False)
 
-    def _mark(self, order_id: str, message_id: str) -> None:
+    def _mark(self, order_id: str, message_id: str, event: Event = PLACED) -> None:
         # Retried on its own, apart from the publish: a failed mark must never
         # lead to a second publish. If it keeps failing, the record fails and its
         # redelivery finds the message id remembered above.
@@ -157,8 +200,9 @@ class OrderNotifier:
                 self._dynamodb.update_item(
                     TableName=self._orders_table,
                     Key={"orderId": {"S": order_id}},
-                    UpdateExpression="SET notifiedAt = :now, notificationId = :id",
+                    UpdateExpression="SET #mark = :now, #id = :id",
                     ConditionExpression="attribute_exists(orderId)",
+                    ExpressionAttributeNames={"#mark": event.mark, "#id": event.message_id},
                     ExpressionAttributeValues={":now": {"S": _now()}, ":id": {"S": message_id}},
                 )
                 return
@@ -167,18 +211,19 @@ class OrderNotifier:
                     raise
                 self._sleep(random.uniform(0, 0.05 * 2**attempt))
 
-    def _publish(self, order: Order) -> str:
+    def _publish(self, order: Order, event: Event = PLACED) -> str:
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 response = self._sns.publish(
                     TopicArn=self._topic_arn,
-                    Subject=SUBJECT,
-                    Message=message(order),
+                    Subject=event.subject,
+                    Message=message(order, event),
                     MessageStructure="json",
                     MessageAttributes={
                         "productId": {"DataType": "String", "StringValue": order.product_id},
                         "userId": {"DataType": "String", "StringValue": order.user_id},
                         "orderId": {"DataType": "String", "StringValue": order.order_id},
+                        "type": {"DataType": "String", "StringValue": event.type},
                     },
                 )
                 return str(response["MessageId"])
@@ -190,4 +235,4 @@ class OrderNotifier:
 
 
 def _now(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return instants.canonical(moment or datetime.now(UTC))

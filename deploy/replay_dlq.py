@@ -30,7 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib import settings
-from chalicelib.notifications import OrderNotifier, new_order_id
+from chalicelib.notifications import CANCELLATION, OrderNotifier, new_order_id
 from deploy import stage as stages
 
 # Stream records a batch pointer covers are read in pages of this size.
@@ -153,6 +153,9 @@ def replay(
                     report.sent.append(order_id)
                 else:
                     report.already_sent.append(order_id)
+                if not dry_run:
+                    # An order cancelled since is announced too (once, as ever).
+                    notifier.notify(order_id, CANCELLATION)
             if not dry_run:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         except Exception as exc:  # one bad message must not stop the others

@@ -297,7 +297,7 @@ class Mailbox:
             for envelope in envelopes:
                 order = envelope["Message"]["order"]
                 print(
-                    f'==> email "{envelope["Subject"]}" to {order["userId"]}: '
+                    f'==> SNS "{envelope["Subject"]}" for {order["userId"]}: '
                     f"{order['quantity']} x {order['productName']} = {order['totalAmount']}"
                     f" (order {order['orderId']})",
                     flush=True,

@@ -11,7 +11,8 @@ moto never does (TransactionConflict), through a small admin API:
                                      "throttledByApp": {"<app>": n}, ...}
     POST /_flashsale/stats/reset
     PUT  /_flashsale/faults         {"transactionConflictRate": 0.3, "hotItemWindowMs": 5,
-                                     "throttleRate": 0.2, "snsOutage": true}
+                                     "throttleRate": 0.2, "snsOutage": true,
+                                     "sesThrottleRate": 0.5}
     POST /_flashsale/restart        {"downSeconds": 2}
 """
 
@@ -63,6 +64,7 @@ class LockedMoto:
         self._last_write: dict[str, float] = {}
         self.throttle_rate = 0.0  # DynamoDB calls answered ThrottlingException
         self.sns_down = False  # SNS answers 500 InternalError
+        self.ses_throttle_rate = 0.0  # SES SendEmail answered "Maximum sending rate exceeded"
         self.faults_injected: Counter[str] = Counter()
         self.throttled_by_app: Counter[str] = Counter()
         self.restart: Callable[[float], None] | None = None  # set by Emulator
@@ -74,13 +76,18 @@ class LockedMoto:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target.rpartition(".")[2] if target.startswith("DynamoDB_") else ""
         body_peek = b""
-        if not operation and environ.get("REQUEST_METHOD") == "POST" and self.sns_down:
+        query_faults = self.sns_down or self.ses_throttle_rate
+        if not operation and environ.get("REQUEST_METHOD") == "POST" and query_faults:
             body_peek = _read_body(environ)
             environ["wsgi.input"] = io.BytesIO(body_peek)
-            if b"Action=Publish" in body_peek:
+            if self.sns_down and b"Action=Publish" in body_peek:
                 with self._lock:
                     self.faults_injected["snsOutage"] += 1
                 return _sns_outage(start_response)
+            if b"Action=SendEmail" in body_peek and random.random() < self.ses_throttle_rate:
+                with self._lock:
+                    self.faults_injected["sesThrottled"] += 1
+                return _ses_throttled(start_response)
         with self._lock:
             if operation and random.random() < self.throttle_rate:
                 self.faults_injected["throttled"] += 1
@@ -147,6 +154,8 @@ class LockedMoto:
                 self.hot_item_window = max(float(faults.get("hotItemWindowMs", 0.0)), 0.0) / 1000
                 self.throttle_rate = min(max(float(faults.get("throttleRate", 0.0)), 0.0), 1.0)
                 self.sns_down = bool(faults.get("snsOutage", False))
+                rate = float(faults.get("sesThrottleRate", 0.0))
+                self.ses_throttle_rate = min(max(rate, 0.0), 1.0)
             elif (method, path) == ("POST", "restart") and self.restart is not None:
                 down = float(json.loads(_read_body(environ) or b"{}").get("downSeconds", 1.0))
                 # After this answer: the server cannot stop from inside its own request.
@@ -165,6 +174,7 @@ class LockedMoto:
                 "hotItemWindowMs": self.hot_item_window * 1000,
                 "throttleRate": self.throttle_rate,
                 "snsOutage": self.sns_down,
+                "sesThrottleRate": self.ses_throttle_rate,
                 "faultsInjected": dict(self.faults_injected),
                 "throttledByApp": dict(self.throttled_by_app),
                 "restarts": self.restarts,
@@ -211,6 +221,20 @@ def _sns_outage(start_response: StartResponse) -> list[bytes]:
     start_response(
         "500 Internal Server Error",
         [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
+
+
+def _ses_throttled(start_response: StartResponse) -> list[bytes]:
+    """SES over the account's sending rate (query protocol, XML error)."""
+    payload = (
+        b'<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error>'
+        b"<Type>Sender</Type><Code>Throttling</Code>"
+        b"<Message>Maximum sending rate exceeded.</Message>"
+        b"</Error><RequestId>throttled</RequestId></ErrorResponse>"
+    )
+    start_response(
+        "400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))]
     )
     return [payload]
 

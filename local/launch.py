@@ -33,11 +33,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def launched(log: Path, seconds: float = 60) -> Iterator[Ports]:
+def launched(
+    log: Path, seconds: float = 60, extra: dict[str, str] | None = None
+) -> Iterator[Ports]:
     """A running stack whose output goes to `log`; raises if it does not get ready."""
     ports = Ports(free_port(), free_port(), free_port())
     env = {
         **os.environ,
+        **(extra or {}),
         "API_PORT": str(ports.api),
         "EMULATOR_PORT": str(ports.emulator),
         "UI_PORT": str(ports.ui),

@@ -93,7 +93,7 @@ class QueuePoller:
         while self.poll_once():
             pass
 
-    def run(self, stop: threading.Event, idle: float = 0.2) -> list[threading.Thread]:
+    def run(self, stop: threading.Event, idle: float = 0.5) -> list[threading.Thread]:
         """`concurrency` workers polling until `stop` is set."""
 
         def work() -> None:
@@ -112,17 +112,36 @@ class QueuePoller:
 
 
 class SentMail:
-    """The emails the emulator's SES accepted, in the order it took them."""
+    """The emails the emulator's SES accepted, in the order it took them: from
+    moto's `/moto-api/data.json`, or, in the emulator's own process, from moto's
+    SES backend directly (data.json serialises every backend under the
+    emulator's one lock: polled twice a second it would stall a busy sale)."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, in_process: bool = False) -> None:
         self._url = endpoint.rstrip("/") + "/moto-api/data.json"
+        self._in_process = in_process
         self._seen = 0
+
+    def _messages(self) -> list[dict[str, Any]]:
+        if self._in_process:
+            from moto.core import DEFAULT_ACCOUNT_ID
+            from moto.ses.models import ses_backends
+
+            sent = list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+            return [
+                {"destinations": m.destinations, "subject": m.subject, "body": m.body,
+                 "source": m.source}
+                for m in sent
+                if hasattr(m, "destinations")
+            ]  # fmt: skip
+        with urllib.request.urlopen(self._url, timeout=30) as response:
+            data = json.load(response)
+        messages: list[dict[str, Any]] = data.get("ses", {}).get("Message", [])
+        return messages
 
     def all(self) -> list[dict[str, Any]]:
         """Every email: to, subject, order id, source and the HTML body."""
-        with urllib.request.urlopen(self._url, timeout=30) as response:
-            data = json.load(response)
-        messages = data.get("ses", {}).get("Message", [])
+        messages = self._messages()
         return [
             {
                 "to": m["destinations"].get("ToAddresses", []),

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+from typing import Any
+
 import boto3
 import pytest
 from botocore.config import Config
-from moto.dynamodb.models import DynamoDBBackend
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 
-from local import fast_transactions
+import app as application
+from chalicelib import aws, settings
+from local import fast_transactions, resources
+from local.delivery import StreamPoller
 from tests.conftest import Shop
 
 
@@ -70,3 +79,118 @@ def test_one_item_twice_in_a_transaction_is_rejected(fast: None, shop: Shop) -> 
         shop.dynamodb.transact_write_items(TransactItems=[update, update])
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert shop.stock() == 10
+
+
+# --- every transaction shape the code issues, on both implementations ---------
+
+WRITES = ("TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem")
+
+
+def scenario(shop: Shop) -> None:
+    """Everything the app writes, including the refusals that cancel a transaction."""
+    shop.put_product("one", stock=6, maxPerUser=2)  # one stock item
+    shop.put_product("many", stock=8, shards=4)  # four shards of two
+    shop.put_product("late", saleStartsAt="2099-01-01T00:00:00Z")
+    first = shop.order(productId="one", key="k").json_body
+    shop.order(productId="one", key="k")  # a replay
+    shop.order(productId="one", key="k", quantity=2)  # a key reused
+    shop.order(productId="one", quantity=2)  # above the limit
+    shop.order(productId="one", userId="bob", quantity=2)
+    shop.order(productId="one", userId="carol", quantity=2)  # short: 1 left
+    shop.order(productId="many", userId="dave", quantity=3)  # several shards
+    shop.order(productId="many", userId="erin", quantity=2)
+    shop.order(productId="many", userId="fay", quantity=4)  # short
+    shop.order(productId="late", userId="gus")  # window closed
+    shop.put_product("many", stock=8, shards=2)  # re-shard
+    shop.request("POST", "/admin/sales/many/restock", {"units": 3})
+    shop.request("POST", f"/orders/{first['orderId']}/cancel")
+    shop.request("POST", f"/orders/{first['orderId']}/cancel")  # once only
+    shop.request("POST", "/admin/sales/late/end")
+    from chalicelib import wiring
+
+    wiring.refusals().flush(force=True)
+    stream = StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+        sleep=lambda seconds: None,
+    )
+    resources.create_topic(boto3.client("sns"))
+    stream.drain()
+
+
+def replay(calls: list[tuple[str, dict[str, Any]]], client: Any) -> list[Any]:
+    """Each write again, in order: its answer, or its error code and reasons."""
+    answers: list[Any] = []
+    for operation, params in calls:
+        method = getattr(client, re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())
+        try:
+            method(**params)
+            answers.append("ok")
+        except client.exceptions.ClientError as error:
+            answers.append(
+                (error.response["Error"]["Code"], error.response.get("CancellationReasons"))
+            )
+    return answers
+
+
+def tables(client: Any) -> dict[str, list[Any]]:
+    found = {}
+    for name in client.list_tables()["TableNames"]:
+        items = client.scan(TableName=name, ConsistentRead=True)["Items"]
+        found[name] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+    return found
+
+
+def test_every_transaction_shape_behaves_as_moto_ships_it(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN every write the app makes in a full scenario, recorded on moto as it ships
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        # (A value returned here would replace the call's parameters.)
+        if model.name in WRITES:
+            calls.append((model.name, copy.deepcopy(params)))
+
+    for retries in (True, False):
+        aws.client("dynamodb", retries=retries).meta.events.register(
+            "provide-client-params.dynamodb.*", record
+        )
+    scenario(shop)
+    shapes = {
+        tuple(sorted(kind + ":" + spec["TableName"].rsplit("-", 1)[1]
+                     for item in params["TransactItems"] for kind, spec in item.items()))
+        for operation, params in calls if operation == "TransactWriteItems"
+    }  # fmt: skip
+    assert len(shapes) >= 8, shapes  # one shard, several, limits, puts, deletes, cancels, counts
+
+    # WHEN the same writes run from empty tables on moto and on the emulator's version
+    def run(fast: bool) -> tuple[list[Any], dict[str, list[Any]]]:
+        with mock_aws():
+            dynamodb_backends.reset()  # nested in the shop's mock: start empty
+            if fast:
+                monkeypatch.setattr(
+                    DynamoDBBackend, "transact_write_items", fast_transactions.transact_write_items
+                )
+            client = boto3.client("dynamodb")
+            resources.create_tables(client, settings.load())
+            answers = replay(calls, client)
+            state = tables(client)
+            monkeypatch.undo()
+            return answers, state
+
+    shipped, fast = run(False), run(True)
+
+    # THEN every answer (cancellation reasons and ALL_OLD items included) and the
+    # final tables are the same
+    for index, (mine, theirs) in enumerate(zip(fast[0], shipped[0], strict=True)):
+        assert mine == theirs, (index, calls[index])
+    assert any(answer != "ok" for answer in shipped[0])  # refusals were covered
+    assert fast[1] == shipped[1]
+
+
+def test_another_moto_is_refused_loudly() -> None:
+    with pytest.raises(fast_transactions.WrongMoto, match=r"5\.2\.5"):
+        fast_transactions.install(version="5.3.0")

@@ -271,3 +271,24 @@ def test_sends_are_paced_to_the_configured_rate() -> None:
         pace.wait()
     assert now[0] == pytest.approx(2.0)  # 9 sends at 4 a second: the last at t = 2 s
     assert instants.now()  # the clock module is importable from the mail path
+
+
+def test_a_cancellation_is_announced_and_mailed_once(shop: Shop, pipeline: Pipeline) -> None:
+    kept = shop.order(userId="keep@example.com").json_body
+    gone = shop.order(userId="undo@example.com").json_body
+    pipeline.deliver()
+    shop.request("POST", f"/orders/{gone['orderId']}/cancel", {"userId": "undo@example.com"})
+    shop.request("POST", f"/orders/{gone['orderId']}/cancel", {"userId": "undo@example.com"})
+    pipeline.deliver()
+    pipeline.deliver()
+
+    mails = sorted((m["to"][0], m["subject"], m["orderId"]) for m in outbox())
+    assert mails == sorted(
+        [
+            ("keep@example.com", "Order Placed Successfully", kept["orderId"]),
+            ("undo@example.com", "Order Placed Successfully", gone["orderId"]),
+            ("undo@example.com", "Order Cancelled", gone["orderId"]),
+        ]
+    )
+    stored = {o["orderId"]: o for o in shop.orders()}[gone["orderId"]]
+    assert stored["cancellationNotifiedAt"] and stored["cancellationEmailedAt"]

@@ -415,12 +415,12 @@ def test_crash_mid_batch_loses_nothing_and_repeats_nothing(
     real_publish = notifier._publish
     calls = 0
 
-    def dying_publish(order: Order) -> str:
+    def dying_publish(order: Order, *event: Any) -> str:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise Crash()
-        return real_publish(order)
+        return real_publish(order, *event)
 
     monkeypatch.setattr(notifier, "_publish", dying_publish)
     with pytest.raises(Crash):

@@ -28,6 +28,10 @@ class Stack:
         self.dynamodb = emulator_client("dynamodb", self.endpoint)
         self.config = settings.load(emulator_environment(self.endpoint))
 
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's emulator."""
+        return emulator_client(service, self.endpoint)
+
     def api(self, method: str, path: str, body: Any = None, **headers: str) -> client.Reply:
         return client.call(self.host, self.api_port, method, path, body, headers)
 
@@ -75,9 +79,9 @@ class Stack:
 
 
 @contextmanager
-def running_stack(name: str) -> Iterator[Stack]:
+def running_stack(name: str, **env: str) -> Iterator[Stack]:
     """`python -m local.stack` on free ports, stopped with Ctrl-C (SIGINT) after."""
-    with launched(Path(ROOT, "build", f"{name}.log")) as ports:
+    with launched(Path(ROOT, "build", f"{name}.log"), extra=env) as ports:
         yield Stack(ports.api, ports.emulator, ports.ui)
 
 

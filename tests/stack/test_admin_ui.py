@@ -399,7 +399,7 @@ def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> No
     expect(rows.nth(1)).to_contain_text("Live")
     expect(rows.nth(1)).to_contain_text("$1,259.37")
     assert_accessible(page, "the sales table")
-    operator.shot("console-sales")
+    operator.shot("standin-console-sales")
 
     # The live view: figures, an SVG chart with a text summary, refusals, orders.
     page.get_by_role("link", name="Midnight kettle", exact=True).click()
@@ -414,7 +414,7 @@ def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> No
     expect(page.get_by_role("row").filter(has_text="ord-0001")).to_contain_text("Confirmed")
     page.get_by_text("The chart as a table").click()
     assert_accessible(page, "the live view")
-    operator.shot("console-live-sale")
+    operator.shot("standin-console-live-sale")
 
     # Keyboard only: tab to a Cancel button, confirm in the dialog with the keyboard.
     page.get_by_role("button", name="Cancel order ord-0002").focus()
@@ -422,7 +422,7 @@ def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> No
     dialog = page.get_by_role("dialog", name="Cancel this order?")
     expect(dialog.get_by_role("button", name="Keep order")).to_be_focused()
     assert_accessible(page, "the console's cancel dialog")
-    operator.shot("console-cancel-dialog")
+    operator.shot("standin-console-cancel-dialog")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     page.get_by_role("button", name="Cancel order ord-0002").click()
@@ -451,7 +451,7 @@ def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> No
     page.get_by_role("button", name="Create sale").click()
     expect(page.get_by_role("alert")).to_contain_text("Please fix these")
     assert_accessible(page, "the create-sale form with errors")
-    operator.shot("console-form-errors")
+    operator.shot("standin-console-form-errors")
     page.get_by_label("Name").fill("Flash tea set")
     expect(page.get_by_label("Product id")).to_have_value("flash-tea-set")
     page.get_by_label("Price (USD)").fill("2000000")
@@ -471,12 +471,12 @@ def test_console_pages_with_a_stand_in_api(browser: Browser, stack: Stack) -> No
     expect(phone.page.get_by_test_id("units-sold")).to_have_text("63")
     assert phone.fits_the_screen()
     assert_accessible(phone.page, "the live view on a phone")
-    phone.shot("console-phone-live-sale")
+    phone.shot("standin-console-phone-live-sale")
     phone.open("/admin")
     expect(phone.page.get_by_role("row").filter(has_text="Midnight kettle")).to_contain_text("Live")
     assert phone.fits_the_screen()
     assert_accessible(phone.page, "the sales table on a phone")
-    phone.shot("console-phone-sales")
+    phone.shot("standin-console-phone-sales")
 
     assert operator.problems == [] and phone.problems == []
     operator.close()

@@ -1,0 +1,51 @@
+"""The shopper mailer against the running stack's mail queue, in its own
+process, killed (os._exit) right after SES took its Nth email: a mailer
+container dying mid-batch. Test support for tests/stack/test_emails.py.
+
+    python -m tests.stack.crashing_mailer --queue-url URL --crash-after N
+    python -m tests.stack.crashing_mailer --queue-url URL --until-sent N   # a healthy one
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+from chalicelib import aws
+from local.mail import QueuePoller, SentMail
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queue-url", required=True)
+    parser.add_argument("--crash-after", type=int, default=0)
+    parser.add_argument("--until-sent", type=int, default=0)
+    parser.add_argument("--seconds", type=float, default=90)
+    args = parser.parse_args()
+    import app
+
+    sent = 0
+
+    def after_send(http_response: Any, **kwargs: Any) -> None:
+        nonlocal sent
+        if http_response.status_code == 200:
+            sent += 1
+            if args.crash_after and sent >= args.crash_after:
+                os._exit(9)  # between SES accepting and the order's mark
+
+    aws.client("ses").meta.events.register("after-call.ses.SendEmail", after_send)
+    poller = QueuePoller(aws.client("sqs"), args.queue_url, app.send_emails)
+    outbox = SentMail(os.environ["AWS_ENDPOINT_URL"])
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        if not poller.poll_once():
+            if args.until_sent and len(outbox.all()) >= args.until_sent:
+                return
+            time.sleep(0.3)
+    raise SystemExit(f"gave up after {args.seconds} s")
+
+
+if __name__ == "__main__":
+    main()

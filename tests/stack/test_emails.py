@@ -1,0 +1,104 @@
+"""Shopper emails on the running stack: every shopper with an address gets
+exactly one email naming their order, a refused shopper none, also with SES
+throttled, messages redelivered and a mailer killed in the middle of a batch.
+Emails are read where the emulator's SES keeps them (/moto-api/data.json)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from local import resources
+from local.mail import SentMail
+from local.stack import ROOT, emulator_environment
+from tests.stack.conftest import Stack, running_stack
+from tests.stack.test_concurrency import new_product, rush
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def mail_stack() -> Iterator[Stack]:
+    # Its own stack, whose built-in mailers are off: this test runs its own.
+    with running_stack("mail-stack", LOCAL_MAILER="off") as running:
+        yield running
+
+
+def wait_for_mail(stack: Stack, count: int, seconds: float = 60) -> list[dict[str, object]]:
+    outbox = SentMail(stack.endpoint)
+    deadline = time.monotonic() + seconds
+    while True:
+        mails = outbox.all()
+        if len(mails) >= count or time.monotonic() > deadline:
+            return mails
+        time.sleep(0.5)
+
+
+def test_each_shopper_gets_exactly_one_email_through_throttling_and_a_killed_mailer(
+    mail_stack: Stack,
+) -> None:
+    stack = mail_stack
+    product_id = new_product(stack, stock=30, maxPerUser=1)
+    shoppers = [f"buyer-{n}@example.com" for n in range(40)]
+
+    def buy(n: int) -> object:
+        return stack.api(
+            "POST", "/orders", {"userId": shoppers[n], "productId": product_id, "quantity": 1}
+        )
+
+    replies = rush(40, buy)
+    placed = {r.body["userId"]: r.body["orderId"] for r in replies if r.status == 201}
+    refused = [shoppers[n] for n, r in enumerate(replies) if r.status != 201]
+    assert len(placed) == 30 and len(refused) == 10
+
+    sqs = stack.client("sqs")
+    queue = sqs.get_queue_url(QueueName=resources.MAIL_QUEUE)["QueueUrl"]
+    # Wait for the notifier to have published every confirmation to the queue.
+    deadline = time.monotonic() + 60
+    while True:
+        waiting = int(
+            sqs.get_queue_attributes(
+                QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        if waiting >= 30 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert waiting == 30
+
+    # SES throttles half the sends, and the first mailer dies after its 4th email.
+    assert stack.emulator("PUT", "faults", {"sesThrottleRate": 0.5}).status == 200
+    env = {**os.environ, **emulator_environment(stack.endpoint), "PYTHONPATH": str(ROOT)}
+    crashing = subprocess.run(
+        [sys.executable, "-m", "tests.stack.crashing_mailer", "--queue-url", queue,
+         "--crash-after", "4"],
+        cwd=ROOT, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert crashing.returncode == 9, crashing.stderr[-2000:]
+    assert len(SentMail(stack.endpoint).all()) == 4
+
+    # A healthy mailer takes over; what the dead one held comes back after the
+    # visibility timeout, as SQS redelivers it.
+    healthy = subprocess.run(
+        [sys.executable, "-m", "tests.stack.crashing_mailer", "--queue-url", queue,
+         "--until-sent", "30"],
+        cwd=ROOT, env=env, capture_output=True, timeout=150,
+    )  # fmt: skip
+    assert healthy.returncode == 0, healthy.stderr[-2000:]
+    faults = stack.emulator("PUT", "faults", {}).body
+    mails = wait_for_mail(stack, 30, seconds=5)
+
+    assert faults["faultsInjected"].get("sesThrottled", 0) > 0
+    per_address = Counter(address for mail in mails for address in mail["to"])
+    assert per_address == Counter(placed)  # exactly one each, and only buyers
+    assert {mail["to"][0]: mail["orderId"] for mail in mails} == placed
+    assert {mail["subject"] for mail in mails} == {"Order Placed Successfully"}
+    assert not set(refused) & set(per_address)
+    dlq = sqs.get_queue_url(QueueName=resources.MAIL_DLQ)["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages") is None
