@@ -528,9 +528,8 @@ def test_mail_resources_have_the_names_the_code_and_the_local_stack_use(
     data = app_module["data"]
     assert data["aws_sqs_queue"]["mail"]["name"] == queues["mail"]["name"]
     assert app_module["locals"]["mail_dlq_name"] == queues["mail_dlq"]["name"]
-    assert data["aws_sns_topic"]["email_feedback"]["name"] == (
-        core["resource"]["aws_sns_topic"]["email_feedback"]["name"]
-    )
+    feedback_topic = core["resource"]["aws_sns_topic"]["email_feedback"]
+    assert data["aws_sns_topic"]["email_feedback"]["name"] == feedback_topic["name"]
     for function in ("send_emails", "record_email_feedback"):
         assert data["aws_lambda_function"][function]["function_name"] == (
             f"${{local.name}}-{function}"
@@ -637,7 +636,13 @@ def test_mail_mapping_reports_item_failures_and_caps_the_senders(
     variables = core["variable"]
     concurrency = variables["mailer_max_concurrency"]["default"]
     rate = variables["ses_max_send_rate"]["default"]
-    assert 2 <= concurrency  # AWS's lowest maximum concurrency
+    assert concurrency >= 2  # AWS's lowest maximum concurrency
+    # Terraform warns when a container's share is more than one can send.
+    with (INFRA / "core" / "mail.tf").open() as handle:
+        (check,) = _clean(hcl2.load(handle))["check"]
+    (share,) = check["mailer_share_is_reachable"]["assert"]
+    assert share["condition"] == "${var.ses_max_send_rate / var.mailer_max_concurrency <= 10}"
+    assert rate / concurrency <= 10
     defaults = settings.load({})
     assert (defaults.mailer_max_concurrency, defaults.ses_max_send_rate) == (concurrency, rate)
     for name in DEPLOYED_STAGES:

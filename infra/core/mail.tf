@@ -171,3 +171,13 @@ resource "aws_sesv2_configuration_set_event_destination" "feedback" {
 
   depends_on = [aws_sns_topic_policy.email_feedback]
 }
+
+# A mailer container sends one email at a time (two reads, SES, its mark: some
+# 50 to 100 ms), so a share of the rate far above 10 a second is one it cannot
+# reach: raise mailer_max_concurrency with ses_max_send_rate.
+check "mailer_share_is_reachable" {
+  assert {
+    condition     = var.ses_max_send_rate / var.mailer_max_concurrency <= 10
+    error_message = "Each of the mailer_max_concurrency containers would have to send more than 10 emails a second: raise mailer_max_concurrency."
+  }
+}
