@@ -630,8 +630,11 @@ def test_mail_mapping_reports_item_failures_and_caps_the_senders(
     assert stage_config.MAPPING["MAILER_MAX_CONCURRENCY"] == "mailer_max_concurrency"
     assert stage_config.MAPPING["SES_MAX_SEND_RATE"] == "ses_max_send_rate"
     workflow = (INFRA.parent / ".github" / "workflows" / "deploy.yml").read_text()
-    assert '-var "mailer_max_concurrency=${mailer_max_concurrency}"' in workflow
-    assert "jq -r .mailer_max_concurrency.value" in workflow
+    app_step = workflow.split("working-directory: infra/app")[1].split("- name:")[0]
+    handed = 'TF_VAR_mailer_max_concurrency="$(jq -r .mailer_max_concurrency.value'
+    # Before anything in the step evaluates the module (the import needs it too).
+    assert app_step.index(handed) < app_step.index("terraform init")
+    assert "export TF_VAR_mailer_max_concurrency" in app_step
     # Committed stage values (overwritten by each deploy) match the defaults.
     variables = core["variable"]
     concurrency = variables["mailer_max_concurrency"]["default"]
