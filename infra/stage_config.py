@@ -21,6 +21,13 @@ MAPPING = {
     "SALES_STATS_TABLE": "sales_stats_table",
     "ORDER_TOPIC_ARN": "order_topic_arn",
     "COGNITO_USER_POOL_ARN": "user_pool_arn",
+    "SUPPRESSIONS_TABLE": "suppressions_table",
+    "SES_CONFIGURATION_SET": "ses_configuration_set",
+    "MAIL_SENDER": "mail_sender",
+    # One place for the mailer's pace and the mail queue mapping's concurrency
+    # (infra/app takes the same output): together they stay under SES's rate.
+    "SES_MAX_SEND_RATE": "ses_max_send_rate",
+    "MAILER_MAX_CONCURRENCY": "mailer_max_concurrency",
 }
 
 

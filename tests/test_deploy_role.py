@@ -40,6 +40,7 @@ TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:flashsale-prod-order-placed"
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-prod-notify-dlq"
 POOL = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/us-east-1_abc"
 IDENTITY = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/shop.example"
+CONFIGURATION_SET = f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/flashsale-prod-mail"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/flashsale-prod-api_handler"
 FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flashsale-prod-notify_orders"
 LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-prod-api_handler"
@@ -99,6 +100,26 @@ TERRAFORM: dict[tuple[str, ...], set[Need]] = {
     ("resource", "aws_sesv2_email_identity"): {(f"ses:{a}", IDENTITY) for a in (
         "CreateEmailIdentity", "GetEmailIdentity", "DeleteEmailIdentity", "ListTagsForResource",
         "TagResource", "UntagResource")},
+    # Deleted by putting empty attributes.
+    ("resource", "aws_sesv2_email_identity_mail_from_attributes"): {
+        ("ses:PutEmailIdentityMailFromAttributes", IDENTITY), ("ses:GetEmailIdentity", IDENTITY)},
+    # Updates put only the option blocks the module sets (reputation, sending,
+    # suppression).
+    ("resource", "aws_sesv2_configuration_set"): {(f"ses:{a}", CONFIGURATION_SET) for a in (
+        "CreateConfigurationSet", "GetConfigurationSet", "DeleteConfigurationSet",
+        "PutConfigurationSetReputationOptions", "PutConfigurationSetSendingOptions",
+        "PutConfigurationSetSuppressionOptions", "ListTagsForResource", "TagResource",
+        "UntagResource")},
+    ("resource", "aws_sesv2_configuration_set_event_destination"): {
+        (f"ses:{a}", CONFIGURATION_SET) for a in (
+        "CreateConfigurationSetEventDestination", "GetConfigurationSetEventDestinations",
+        "UpdateConfigurationSetEventDestination", "DeleteConfigurationSetEventDestination")},
+    ("resource", "aws_sns_topic_policy"): {(f"sns:{a}", TOPIC) for a in (
+        "SetTopicAttributes", "GetTopicAttributes")},
+    ("resource", "aws_sqs_queue_policy"): {(f"sqs:{a}", QUEUE) for a in (
+        "SetQueueAttributes", "GetQueueAttributes")},
+    ("resource", "aws_lambda_permission"): {(f"lambda:{a}", FUNCTION) for a in (
+        "AddPermission", "RemovePermission", "GetPolicy")},
     ("data", "aws_lambda_function"): {(f"lambda:{a}", FUNCTION) for a in (
         "GetFunction", "GetFunctionCodeSigningConfig", "ListVersionsByFunction")},
     ("resource", "aws_lambda_event_source_mapping"): {(f"lambda:{a}", "*") for a in (

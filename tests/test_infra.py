@@ -68,12 +68,15 @@ def edge() -> dict[str, Any]:
 
 def test_every_table_is_on_demand_recoverable_and_encrypted(core: dict[str, Any]) -> None:
     tables = core["resource"]["aws_dynamodb_table"]
-    assert set(tables) == {"products", "orders", "purchases", "stats"}
+    # One Terraform table for each table the code uses (local/resources.py).
+    assert set(tables) == {spec["TableName"].rsplit("-", 1)[1] for spec in _local_specs()}
+    assert set(tables) == {"products", "orders", "purchases", "stats", "suppressions"}
     for table in tables.values():
         assert table["billing_mode"] == "PAY_PER_REQUEST"
         assert table["point_in_time_recovery"] == [{"enabled": True}]
         assert table["server_side_encryption"][0]["enabled"] is True
         assert table["server_side_encryption"][0]["kms_key_arn"] == "${aws_kms_key.data.arn}"
+        assert table["deletion_protection_enabled"] is True
     assert core["resource"]["aws_kms_key"]["data"]["enable_key_rotation"] is True
 
 
@@ -354,6 +357,10 @@ ALARMS = {
     "api_throttles": "AWS/Lambda",
     "stream_iterator_age": "AWS/Lambda",
     "dlq_depth": "AWS/SQS",
+    "mail_dlq_depth": "AWS/SQS",
+    "mail_late": "AWS/SQS",
+    "ses_bounce_rate": "AWS/SES",
+    "ses_complaint_rate": "AWS/SES",
 }
 
 
@@ -371,6 +378,8 @@ def test_alarms_wake_the_ops_topic(core: dict[str, Any], app_module: dict[str, A
     assert alarms["function_errors"]["for_each"] == {
         "api": "${local.api_function}",
         "notifier": "${local.notify_function}",
+        "mailer": "${local.mailer_function}",
+        "feedback": "${local.feedback_function}",
     }
     assert alarms["dlq_depth"]["threshold"] == 0
     assert alarms["stream_iterator_age"]["metric_name"] == "IteratorAge"
@@ -422,6 +431,9 @@ def test_dashboard_shows_every_signal_of_a_sale(app_module: dict[str, Any]) -> N
         '"p99"', '"4XXError"', '"5XXError"', '"Errors"', '"Throttles"',
         '"ConcurrentExecutions"', "ThrottledRequests", '"TransactionConflict"',
         '"IteratorAge"', '"ApproximateNumberOfMessagesVisible"', '"BlockedRequests"',
+        '"ApproximateAgeOfOldestMessage"', '"<mail_queue>"', '"<mail_dlq>"', '"<mailer_function>"',
+        '"AWS/SES", "Send"', '"AWS/SES", "Delivery"', '"Reputation.BounceRate"',
+        '"Reputation.ComplaintRate"',
     ):  # fmt: skip
         assert signal in text, signal
     assert all(w["type"] == "metric" and w["properties"]["metrics"] for w in body["widgets"])
@@ -492,3 +504,277 @@ def test_the_smoke_client_signs_in_only_with_aws_credentials(core: dict[str, Any
     assert client["generate_secret"] is False
     assert "allowed_oauth_flows" not in client
     assert core["output"]["smoke_client_id"]["value"] == "${aws_cognito_user_pool_client.smoke.id}"
+
+
+# --- Shopper emails (issue 12) ---------------------------------------------------
+
+CHALICE_CONFIG = json.loads((INFRA.parent / ".chalice" / "config.json").read_text())
+DEPLOYED_STAGES = ("dev", "prod")
+
+
+def _named(expression: str, stage: str) -> str:
+    """A Terraform name built on local.name, as the stage gets it."""
+    return expression.replace("${local.name}", f"flashsale-{stage}")
+
+
+def test_mail_resources_have_the_names_the_code_and_the_local_stack_use(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    queues = core["resource"]["aws_sqs_queue"]
+    # The emulator's queues (local/resources.py) follow the deployed pattern.
+    assert _named(queues["mail"]["name"], "local") == resources.MAIL_QUEUE
+    assert _named(queues["mail_dlq"]["name"], "local") == resources.MAIL_DLQ
+    # The app module finds what core and Chalice create.
+    data = app_module["data"]
+    assert data["aws_sqs_queue"]["mail"]["name"] == queues["mail"]["name"]
+    assert app_module["locals"]["mail_dlq_name"] == queues["mail_dlq"]["name"]
+    feedback_topic = core["resource"]["aws_sns_topic"]["email_feedback"]
+    assert data["aws_sns_topic"]["email_feedback"]["name"] == feedback_topic["name"]
+    for function in ("send_emails", "record_email_feedback"):
+        assert data["aws_lambda_function"][function]["function_name"] == (
+            f"${{local.name}}-{function}"
+        )
+        assert stage.function_name("prod", function) == f"flashsale-prod-{function}"
+    # The names the settings default to locally, and each deployed stage's
+    # committed values (which the policies name), are Terraform's.
+    configuration_set = core["resource"]["aws_sesv2_configuration_set"]["mail"]
+    suppressions = core["resource"]["aws_dynamodb_table"]["suppressions"]
+    local = settings.load({})
+    assert _named(configuration_set["configuration_set_name"], "local") == (
+        local.ses_configuration_set
+    )
+    assert _named(suppressions["name"], "local") == local.suppressions_table
+    for name in DEPLOYED_STAGES:
+        env = CHALICE_CONFIG["stages"][name]["environment_variables"]
+        assert env["SES_CONFIGURATION_SET"] == _named(
+            configuration_set["configuration_set_name"], name
+        )
+        assert env["SUPPRESSIONS_TABLE"] == _named(suppressions["name"], name)
+    assert core["output"]["ses_configuration_set"]["value"] == (
+        "${aws_sesv2_configuration_set.mail.configuration_set_name}"
+    )
+    assert core["output"]["suppressions_table"]["value"] == (
+        "${aws_dynamodb_table.suppressions.name}"
+    )
+
+
+def test_mail_queue_outlasts_a_mailer_run_and_dead_letters_after_bounded_tries(
+    core: dict[str, Any],
+) -> None:
+    queues = core["resource"]["aws_sqs_queue"]
+    mail, dlq = queues["mail"], queues["mail_dlq"]
+    # Six times the mailer's Lambda timeout, read from .chalice/config.json.
+    assert mail["visibility_timeout_seconds"] == "${local.mailer_timeout * 6}"
+    chalice = core["locals"]["chalice"]
+    assert chalice == '${jsondecode(file("${path.module}/../../.chalice/config.json"))}'
+    assert (INFRA / "core" / "../../.chalice/config.json").resolve() == (
+        INFRA.parent / ".chalice" / "config.json"
+    )
+    assert core["locals"]["mailer_timeout"] == (
+        "${local.chalice.stages[var.stage].lambda_functions.send_emails.lambda_timeout}"
+    )
+    for name in DEPLOYED_STAGES:
+        timeout = CHALICE_CONFIG["stages"][name]["lambda_functions"]["send_emails"]
+        assert 6 * timeout["lambda_timeout"] <= 43200  # SQS's longest visibility timeout
+    # Bounded redeliveries, as many as the local stack's queue allows, then the DLQ.
+    assert mail["redrive_policy"] == (
+        "${jsonencode({deadLetterTargetArn = aws_sqs_queue.mail_dlq.arn, "
+        "maxReceiveCount = local.mail_max_receives})}"
+    )
+    assert core["locals"]["mail_max_receives"] == resources.MAIL_MAX_RECEIVES
+    # The DLQ keeps a message longer than the queue (its age counts from the
+    # first enqueue): 14 days, SQS's longest.
+    assert dlq["message_retention_seconds"] == 1209600 > mail["message_retention_seconds"]
+    for queue in (mail, dlq):
+        assert queue["kms_master_key_id"] == "${aws_kms_key.data.arn}"
+
+
+def test_the_orders_topic_feeds_the_mail_queue_raw(core: dict[str, Any]) -> None:
+    subscription = core["resource"]["aws_sns_topic_subscription"]["mail_queue"]
+    assert subscription["topic_arn"] == "${aws_sns_topic.order_placed.arn}"
+    assert subscription["protocol"] == "sqs"
+    assert subscription["endpoint"] == "${aws_sqs_queue.mail.arn}"
+    assert subscription["raw_message_delivery"] is True
+    assert subscription["depends_on"] == ["${aws_sqs_queue_policy.mail}"]
+    # Only that topic may send to the queue; SNS may use the data key for it.
+    policy = core["resource"]["aws_sqs_queue_policy"]["mail"]
+    assert policy["queue_url"] == "${aws_sqs_queue.mail.id}"
+    assert 'Principal = {Service = "sns.amazonaws.com"}' in policy["policy"]
+    assert 'Action = "sqs:SendMessage"' in policy["policy"]
+    assert '{ArnEquals = {"aws:SourceArn" = aws_sns_topic.order_placed.arn}}' in policy["policy"]
+    assert '"*"' not in policy["policy"]
+    assert 'Service = "sns.amazonaws.com"' in core["resource"]["aws_kms_key"]["data"]["policy"]
+
+
+def test_mail_mapping_reports_item_failures_and_caps_the_senders(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    import inspect
+
+    from local.mail import QueuePoller
+
+    mapping = app_module["resource"]["aws_lambda_event_source_mapping"]["send_emails"]
+    assert mapping["event_source_arn"] == "${data.aws_sqs_queue.mail.arn}"
+    assert mapping["function_name"] == "${data.aws_lambda_function.send_emails.arn}"
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    # The local stack's poller plays the same batch.
+    poller = inspect.signature(QueuePoller).parameters
+    assert mapping["batch_size"] == poller["batch_size"].default == 10
+    assert 0 <= mapping["maximum_batching_window_in_seconds"] <= 5
+    # The mapping's concurrency and the mailer's pace come from one core variable:
+    # core outputs it, the stage config writes it for the function, and the
+    # workflow hands the same output to this module (which has no default).
+    assert mapping["scaling_config"] == [{"maximum_concurrency": "${var.mailer_max_concurrency}"}]
+    assert "default" not in app_module["variable"]["mailer_max_concurrency"]
+    assert core["output"]["mailer_max_concurrency"]["value"] == "${var.mailer_max_concurrency}"
+    assert stage_config.MAPPING["MAILER_MAX_CONCURRENCY"] == "mailer_max_concurrency"
+    assert stage_config.MAPPING["SES_MAX_SEND_RATE"] == "ses_max_send_rate"
+    workflow = (INFRA.parent / ".github" / "workflows" / "deploy.yml").read_text()
+    app_step = workflow.split("working-directory: infra/app")[1].split("- name:")[0]
+    handed = 'TF_VAR_mailer_max_concurrency="$(jq -r .mailer_max_concurrency.value'
+    # Before anything in the step evaluates the module (the import needs it too).
+    assert app_step.index(handed) < app_step.index("terraform init")
+    assert "export TF_VAR_mailer_max_concurrency" in app_step
+    # Committed stage values (overwritten by each deploy) match the defaults.
+    variables = core["variable"]
+    concurrency = variables["mailer_max_concurrency"]["default"]
+    rate = variables["ses_max_send_rate"]["default"]
+    assert concurrency >= 2  # AWS's lowest maximum concurrency
+    # Terraform warns when a container's share is more than one can send.
+    with (INFRA / "core" / "mail.tf").open() as handle:
+        (check,) = _clean(hcl2.load(handle))["check"]
+    (share,) = check["mailer_share_is_reachable"]["assert"]
+    assert share["condition"] == "${var.ses_max_send_rate / var.mailer_max_concurrency <= 10}"
+    assert rate / concurrency <= 10
+    defaults = settings.load({})
+    assert (defaults.mailer_max_concurrency, defaults.ses_max_send_rate) == (concurrency, rate)
+    for name in DEPLOYED_STAGES:
+        env = CHALICE_CONFIG["stages"][name]["environment_variables"]
+        assert int(env["MAILER_MAX_CONCURRENCY"]) == concurrency
+        assert float(env["SES_MAX_SEND_RATE"]) == rate
+    # Chalice must not make mappings of its own for these functions.
+    chalice_sources = {source.name for source in application.app.event_sources}
+    assert chalice_sources.isdisjoint({"send_emails", "record_email_feedback"})
+
+
+def test_stage_config_writes_the_mail_settings_the_mailer_reads() -> None:
+    config: dict[str, Any] = {"stages": {"prod": {}}}
+    outputs = {name: {"value": f"value-of-{name}"} for name in stage_config.MAPPING.values()}
+    outputs |= {
+        "ses_max_send_rate": {"value": 28},
+        "mailer_max_concurrency": {"value": 4},
+        "mail_sender": {"value": "FlashSale <orders@shop.example>"},
+    }
+    env = stage_config.apply(config, "prod", outputs)["stages"]["prod"]["environment_variables"]
+    loaded = settings.load(env)
+    assert loaded.ses_max_send_rate == 28.0 and loaded.mailer_max_concurrency == 4
+    assert loaded.mail_sender == "FlashSale <orders@shop.example>"
+    assert loaded.suppressions_table == "value-of-suppressions_table"
+    assert loaded.ses_configuration_set == "value-of-ses_configuration_set"
+
+
+def test_configuration_set_suppresses_and_reports_bounces_and_complaints(
+    core: dict[str, Any],
+) -> None:
+    res = core["resource"]
+    configuration_set = res["aws_sesv2_configuration_set"]["mail"]
+    assert configuration_set["suppression_options"] == [
+        {"suppressed_reasons": ["BOUNCE", "COMPLAINT"]}
+    ]
+    assert configuration_set["reputation_options"] == [{"reputation_metrics_enabled": True}]
+    assert configuration_set["sending_options"] == [{"sending_enabled": True}]
+    destination = res["aws_sesv2_configuration_set_event_destination"]["feedback"]
+    assert destination["configuration_set_name"] == (
+        "${aws_sesv2_configuration_set.mail.configuration_set_name}"
+    )
+    (event,) = destination["event_destination"]
+    assert event["enabled"] is True
+    assert {"BOUNCE", "COMPLAINT"} <= set(event["matching_event_types"])
+    assert event["sns_destination"] == [{"topic_arn": "${aws_sns_topic.email_feedback.arn}"}]
+    assert destination["depends_on"] == ["${aws_sns_topic_policy.email_feedback}"]
+    # The feedback topic: encrypted, and SES of this account (only) may publish,
+    # with the data key.
+    topic = res["aws_sns_topic"]["email_feedback"]
+    assert topic["name"] == "${local.name}-email-feedback"
+    assert topic["kms_master_key_id"] == "${aws_kms_key.data.arn}"
+    policy = res["aws_sns_topic_policy"]["email_feedback"]["policy"]
+    assert 'Principal = {Service = "ses.amazonaws.com"}' in policy
+    assert 'Action = "sns:Publish"' in policy
+    assert '"AWS:SourceAccount" = data.aws_caller_identity.current.account_id' in policy
+    key_policy = res["aws_kms_key"]["data"]["policy"]
+    ses_statement = key_policy.split('Sid = "SesPublishesEncryptedFeedback"')[1].split("}, {")[0]
+    assert 'Service = "ses.amazonaws.com"' in ses_statement
+    assert '"aws:SourceAccount" = data.aws_caller_identity.current.account_id' in ses_statement
+
+
+def test_the_feedback_topic_invokes_the_feedback_function(app_module: dict[str, Any]) -> None:
+    res = app_module["resource"]
+    permission = res["aws_lambda_permission"]["email_feedback"]
+    assert permission["action"] == "lambda:InvokeFunction"
+    assert permission["principal"] == "sns.amazonaws.com"
+    assert permission["source_arn"] == "${data.aws_sns_topic.email_feedback.arn}"
+    assert permission["function_name"] == (
+        "${data.aws_lambda_function.record_email_feedback.function_name}"
+    )
+    subscription = res["aws_sns_topic_subscription"]["email_feedback"]
+    assert subscription["protocol"] == "lambda"
+    assert subscription["topic_arn"] == "${data.aws_sns_topic.email_feedback.arn}"
+    assert subscription["endpoint"] == "${data.aws_lambda_function.record_email_feedback.arn}"
+    assert subscription["depends_on"] == ["${aws_lambda_permission.email_feedback}"]
+
+
+def test_mail_alarms_watch_the_dlq_the_backlog_the_reputation_and_the_functions(
+    app_module: dict[str, Any],
+) -> None:
+    alarms = app_module["resource"]["aws_cloudwatch_metric_alarm"]
+    dlq = alarms["mail_dlq_depth"]
+    assert (dlq["metric_name"], dlq["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    assert dlq["dimensions"] == {"QueueName": "${local.mail_dlq_name}"}
+    late = alarms["mail_late"]
+    assert late["metric_name"] == "ApproximateAgeOfOldestMessage"
+    assert late["dimensions"] == {"QueueName": "${local.mail_queue_name}"}
+    assert late["threshold"] == "${var.mail_late_alarm_seconds}"
+    assert app_module["locals"]["mail_queue_name"] == "${data.aws_sqs_queue.mail.name}"
+    variables = app_module["variable"]
+    for name, metric, review in (
+        ("ses_bounce_rate", "Reputation.BounceRate", 0.05),
+        ("ses_complaint_rate", "Reputation.ComplaintRate", 0.001),
+    ):
+        alarm = alarms[name]
+        assert alarm["metric_name"] == metric
+        assert "dimensions" not in alarm  # the account's rate, which SES acts on
+        assert alarm["threshold"] == f"${{var.{name}_alarm}}"
+        # Below the rate at which SES puts the account under review.
+        assert 0 < variables[f"{name}_alarm"]["default"] < review
+    assert app_module["locals"]["mailer_function"] == (
+        "${data.aws_lambda_function.send_emails.function_name}"
+    )
+
+
+def test_the_sending_domain_gets_its_dns_records_and_a_sender_inside_it(
+    core: dict[str, Any],
+) -> None:
+    res, outputs, locals_ = core["resource"], core["output"], core["locals"]
+    # One identity for Cognito and the shop: no second, conflicting one.
+    assert set(res["aws_sesv2_email_identity"]) == {"sender"}
+    assert "aws_ses_domain_identity" not in res and "aws_ses_email_identity" not in res
+    dkim = outputs["dkim_records"]["value"]
+    assert "aws_sesv2_email_identity.sender.dkim_signing_attributes[0].tokens" in dkim
+    assert 'name = "${token}._domainkey.${var.email_identity}"' in dkim
+    assert 'type = "CNAME"' in dkim and 'value = "${token}.dkim.amazonses.com"' in dkim
+    mail_from = res["aws_sesv2_email_identity_mail_from_attributes"]["sender"]
+    assert mail_from["count"] == '${var.mail_from_subdomain != "" ? 1 : 0}'
+    assert mail_from["behavior_on_mx_failure"] == "USE_DEFAULT_VALUE"
+    assert "MX" in outputs["mail_from_records"]["value"]
+    assert "v=spf1 include:amazonses.com" in outputs["mail_from_records"]["value"]
+    # MAIL_SENDER: its own variable, else Cognito's sender; the plan fails when its
+    # address is outside the identity (SES would refuse every email).
+    assert locals_["mail_sender"] == '${var.mail_sender != "" ? var.mail_sender : var.email_from}'
+    assert outputs["mail_sender"]["value"] == "${local.mail_sender}"
+    (precondition,) = outputs["mail_sender"]["precondition"]
+    assert "local.mail_sender_address" in precondition["condition"]
+    pattern = re.search(r'regex\("(.+)", local\.mail_sender\)', locals_["mail_sender_address"])
+    assert pattern, locals_["mail_sender_address"]
+    for sender in ("FlashSale <orders@shop.example.com>", "orders@shop.example.com"):
+        found = re.search(pattern.group(1), sender)
+        assert found and found.group(1) == "orders@shop.example.com", sender

@@ -6,10 +6,14 @@ data "aws_sns_topic" "ops" {
 }
 
 locals {
-  api_function    = "${local.name}-api_handler"
-  notify_function = data.aws_lambda_function.notify_orders.function_name
-  alarm_actions   = [data.aws_sns_topic.ops.arn]
-  dlq_name        = "${local.name}-notify-dlq"
+  api_function      = "${local.name}-api_handler"
+  notify_function   = data.aws_lambda_function.notify_orders.function_name
+  mailer_function   = data.aws_lambda_function.send_emails.function_name
+  feedback_function = data.aws_lambda_function.record_email_feedback.function_name
+  alarm_actions     = [data.aws_sns_topic.ops.arn]
+  dlq_name          = "${local.name}-notify-dlq"
+  mail_queue_name   = data.aws_sqs_queue.mail.name
+  mail_dlq_name     = "${local.name}-mail-dlq"
 }
 
 resource "aws_cloudwatch_dashboard" "sale" {
@@ -27,6 +31,9 @@ resource "aws_cloudwatch_dashboard" "sale" {
     table_prefix    = "${local.name}-"
     dlq_name        = local.dlq_name
     web_acl         = "${local.name}-shop"
+    mailer_function = local.mailer_function
+    mail_queue      = local.mail_queue_name
+    mail_dlq        = local.mail_dlq_name
   })
 }
 
@@ -133,9 +140,16 @@ resource "aws_cloudwatch_metric_alarm" "busy_rate" {
 }
 
 # An unhandled error in the API is a 502 for a shopper; in the notifier, a batch
-# to retry. Throttles mean Lambda turned requests away.
+# to retry; in the mailer, a batch that failed whole (SES or DynamoDB down);
+# in the feedback handler, a bounce or complaint not recorded (Lambda retries
+# SNS's asynchronous invocation twice). Throttles mean Lambda turned requests away.
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each            = { api = local.api_function, notifier = local.notify_function }
+  for_each = {
+    api      = local.api_function
+    notifier = local.notify_function
+    mailer   = local.mailer_function
+    feedback = local.feedback_function
+  }
   alarm_name          = "${local.name}-${each.key}-errors"
   alarm_description   = "${each.value} raised unhandled errors in 3 of the last 5 minutes."
   namespace           = "AWS/Lambda"
@@ -198,6 +212,78 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   period              = 300
   evaluation_periods  = 1
   threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- Shopper emails ---------------------------------------------------------------
+
+# Anything in the mail DLQ is an email nobody sent: fix the cause, then move the
+# messages back (README: Shopper emails in production).
+resource "aws_cloudwatch_metric_alarm" "mail_dlq_depth" {
+  alarm_name          = "${local.name}-mail-dlq-not-empty"
+  alarm_description   = "The mailer gave up on shopper emails: fix the cause, then redrive ${local.mail_dlq_name} to ${local.mail_queue_name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = local.mail_dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Mail falling behind: the oldest order event in the mail queue has waited
+# longer than the threshold (a sale beyond the SES rate, SES throttling, the
+# mailer failing).
+resource "aws_cloudwatch_metric_alarm" "mail_late" {
+  alarm_name          = "${local.name}-mail-late"
+  alarm_description   = "Shopper emails are more than ${var.mail_late_alarm_seconds} s behind their orders."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = local.mail_queue_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = var.mail_late_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# SES's account-wide reputation (the rates SES itself reviews and pauses on;
+# they count Cognito's mail too). Published only once there were bounces or
+# complaints, and over a representative volume rather than a fixed window.
+resource "aws_cloudwatch_metric_alarm" "ses_bounce_rate" {
+  alarm_name          = "${local.name}-ses-bounce-rate"
+  alarm_description   = "SES bounce rate above ${var.ses_bounce_rate_alarm * 100}% (SES reviews the account at 5%)."
+  namespace           = "AWS/SES"
+  metric_name         = "Reputation.BounceRate"
+  statistic           = "Maximum"
+  period              = 900
+  evaluation_periods  = 1
+  threshold           = var.ses_bounce_rate_alarm
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "ses_complaint_rate" {
+  alarm_name          = "${local.name}-ses-complaint-rate"
+  alarm_description   = "SES complaint rate above ${var.ses_complaint_rate_alarm * 100}% (SES reviews the account at 0.1%)."
+  namespace           = "AWS/SES"
+  metric_name         = "Reputation.ComplaintRate"
+  statistic           = "Maximum"
+  period              = 900
+  evaluation_periods  = 1
+  threshold           = var.ses_complaint_rate_alarm
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions

@@ -1,3 +1,7 @@
 output "notify_mapping_uuid" {
   value = aws_lambda_event_source_mapping.notify_orders.uuid
 }
+
+output "mail_mapping_uuid" {
+  value = aws_lambda_event_source_mapping.send_emails.uuid
+}

@@ -36,3 +36,32 @@ variable "latency_alarm_ms" {
   type        = number
   default     = 3000
 }
+
+variable "mailer_max_concurrency" {
+  description = "The mail queue mapping's maximum concurrency: infra/core's output mailer_max_concurrency, which the mailer's pace also divides by."
+  type        = number
+  validation {
+    condition     = floor(var.mailer_max_concurrency) == var.mailer_max_concurrency && var.mailer_max_concurrency >= 2 && var.mailer_max_concurrency <= 1000
+    error_message = "mailer_max_concurrency is a whole number from 2 to 1000."
+  }
+}
+
+variable "mail_late_alarm_seconds" {
+  description = "Age in seconds of the mail queue's oldest message that wakes someone (at 14 emails a second, 10,000 orders drain in 12 minutes)."
+  type        = number
+  default     = 900
+}
+
+# SES reviews an account at a 5% bounce or 0.1% complaint rate, and may pause
+# it at 10% or 0.5%: wake someone well before.
+variable "ses_bounce_rate_alarm" {
+  description = "SES account bounce rate (0 to 1) that wakes someone."
+  type        = number
+  default     = 0.02
+}
+
+variable "ses_complaint_rate_alarm" {
+  description = "SES account complaint rate (0 to 1) that wakes someone."
+  type        = number
+  default     = 0.0005
+}

@@ -29,6 +29,17 @@ resource "aws_kms_key" "data" {
         Resource  = "*"
       },
       {
+        # SES publishes bounces and complaints to the encrypted feedback topic.
+        Sid       = "SesPublishesEncryptedFeedback"
+        Effect    = "Allow"
+        Principal = { Service = "ses.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        }
+      },
+      {
         # Alarms publish to the encrypted ops topic.
         Sid       = "CloudWatchAlarmsPublishEncrypted"
         Effect    = "Allow"

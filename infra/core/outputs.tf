@@ -67,3 +67,67 @@ output "dkim_tokens" {
 output "smoke_client_id" {
   value = aws_cognito_user_pool_client.smoke.id
 }
+
+# The DNS records the sending domain must publish (Easy DKIM), for its owner:
+# terraform output -json dkim_records.
+output "dkim_records" {
+  value = [
+    for token in aws_sesv2_email_identity.sender.dkim_signing_attributes[0].tokens : {
+      name  = "${token}._domainkey.${var.email_identity}"
+      type  = "CNAME"
+      value = "${token}.dkim.amazonses.com"
+    }
+  ]
+}
+
+# With mail_from_subdomain: the MX and SPF records of the MAIL FROM domain.
+output "mail_from_records" {
+  value = flatten([
+    for attributes in aws_sesv2_email_identity_mail_from_attributes.sender : [
+      { name = attributes.mail_from_domain, type = "MX", value = "10 feedback-smtp.${var.region}.amazonses.com" },
+      { name = attributes.mail_from_domain, type = "TXT", value = "v=spf1 include:amazonses.com ~all" },
+    ]
+  ])
+}
+
+output "suppressions_table" {
+  value = aws_dynamodb_table.suppressions.name
+}
+
+output "ses_configuration_set" {
+  value = aws_sesv2_configuration_set.mail.configuration_set_name
+}
+
+# SES refuses (and the mailer then gives up on) mail from an address outside
+# the verified identity: fail the plan instead.
+output "mail_sender" {
+  value = local.mail_sender
+  precondition {
+    condition = (
+      local.mail_sender_address == lower(var.email_identity) ||
+      endswith(local.mail_sender_address, "@${lower(var.email_identity)}") ||
+      endswith(local.mail_sender_address, ".${lower(var.email_identity)}")
+    )
+    error_message = "The mail sender's address must be email_identity itself or at that domain (or a subdomain of it)."
+  }
+}
+
+output "ses_max_send_rate" {
+  value = var.ses_max_send_rate
+}
+
+output "mailer_max_concurrency" {
+  value = var.mailer_max_concurrency
+}
+
+output "mail_queue_arn" {
+  value = aws_sqs_queue.mail.arn
+}
+
+output "mail_dlq_arn" {
+  value = aws_sqs_queue.mail_dlq.arn
+}
+
+output "email_feedback_topic_arn" {
+  value = aws_sns_topic.email_feedback.arn
+}

@@ -32,3 +32,42 @@ variable "email_from" {
   description = "From address of the shop's mail, within email_identity, e.g. \"FlashSale <no-reply@shop.example>\"."
   type        = string
 }
+
+variable "mail_sender" {
+  description = "From of the shopper emails (MAIL_SENDER), within email_identity, e.g. \"FlashSale <orders@shop.example>\"; empty: email_from."
+  type        = string
+  default     = ""
+}
+
+variable "mail_from_subdomain" {
+  description = "Custom MAIL FROM subdomain of a domain email_identity (e.g. \"mail\" for mail.<domain>); empty: SES's own."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?)?$", var.mail_from_subdomain))
+    error_message = "mail_from_subdomain is one DNS label (or empty)."
+  }
+}
+
+# The mailer's pacing and the mail queue's mapping come from these two: each of
+# at most mailer_max_concurrency containers sends ses_max_send_rate /
+# mailer_max_concurrency emails a second (the stage config writes both).
+variable "ses_max_send_rate" {
+  description = "Emails a second the shop may send: at most the account's SES sending rate, less what Cognito needs."
+  type        = number
+  default     = 14
+  validation {
+    condition     = var.ses_max_send_rate > 0
+    error_message = "ses_max_send_rate must be positive."
+  }
+}
+
+variable "mailer_max_concurrency" {
+  description = "Maximum concurrency of the mail queue's event source mapping (2 to 1000, AWS's bounds)."
+  type        = number
+  default     = 2
+  validation {
+    condition     = floor(var.mailer_max_concurrency) == var.mailer_max_concurrency && var.mailer_max_concurrency >= 2 && var.mailer_max_concurrency <= 1000
+    error_message = "mailer_max_concurrency is a whole number from 2 to 1000."
+  }
+}
