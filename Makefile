@@ -113,6 +113,7 @@ bench: deps
 	@$(BIN)/python -m bench.orders
 	@$(BIN)/python -m bench.flash
 	@$(BIN)/python -m bench.coldstart
+	@$(BIN)/python -m bench.mail
 
 loadtest: deps
 	@$(BIN)/python -m loadtest.local

@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, NamedTuple, TypeVar, get_args, get_origin
 from urllib.parse import unquote
 
@@ -74,7 +74,10 @@ def _int(text: str) -> int:
 
 def _decimal(text: str) -> Decimal:
     _number(text)
-    return Decimal(text)
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # an exponent past Decimal's own range: 1e99999999999999999
+        raise InvalidRequest("a number in the body is out of range") from exc
 
 
 def _constant(name: str) -> Any:

@@ -94,6 +94,8 @@ TERRAFORM: dict[tuple[str, ...], set[Need]] = {
     ("resource", "aws_cognito_user_pool_client"): {(f"cognito-idp:{a}", POOL) for a in (
         "CreateUserPoolClient", "DescribeUserPoolClient", "UpdateUserPoolClient",
         "DeleteUserPoolClient")},
+    ("resource", "aws_cognito_user_group"): {(f"cognito-idp:{a}", POOL) for a in (
+        "CreateGroup", "GetGroup", "UpdateGroup", "DeleteGroup")},
     ("resource", "aws_cognito_user_pool_domain"): {
         ("cognito-idp:CreateUserPoolDomain", POOL), ("cognito-idp:DeleteUserPoolDomain", POOL),
         ("cognito-idp:DescribeUserPoolDomain", "*")},
@@ -149,6 +151,10 @@ TERRAFORM: dict[tuple[str, ...], set[Need]] = {
     ("resource", "aws_cloudfront_distribution"): {(f"cloudfront:{a}", DISTRIBUTION) for a in (
         "CreateDistribution", "GetDistribution", "UpdateDistribution", "DeleteDistribution",
         "ListTagsForResource", "TagResource", "UntagResource")} | {("wafv2:GetWebACL", WEB_ACL)},
+    ("resource", "aws_cloudfront_function"): {
+        (f"cloudfront:{a}", f"arn:aws:cloudfront::{ACCOUNT}:function/flashsale-prod-spa-routes")
+        for a in ("CreateFunction", "DescribeFunction", "GetFunction", "UpdateFunction",
+                  "PublishFunction", "DeleteFunction")},
     ("resource", "aws_cloudfront_origin_access_control"): {
         (f"cloudfront:{a}OriginAccessControl", f"arn:aws:cloudfront::{ACCOUNT}:origin-access-control/O1")
         for a in ("Create", "Get", "Update", "Delete")},

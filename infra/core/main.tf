@@ -193,7 +193,12 @@ resource "aws_sns_topic" "order_placed" {
   kms_master_key_id = aws_kms_key.data.arn
 }
 
+# An optional mailbox copy of every order event, for a small shop or a test
+# stage. Off by default: shoppers are mailed through SES (infra/core/mail.tf),
+# and SNS disables an email subscription that gets more than about 10 messages
+# a second, which one flash sale does.
 resource "aws_sns_topic_subscription" "order_email" {
+  count     = var.notification_email == "" ? 0 : 1
   topic_arn = aws_sns_topic.order_placed.arn
   protocol  = "email"
   endpoint  = var.notification_email
@@ -279,4 +284,13 @@ resource "aws_cognito_user_pool_client" "smoke" {
     access_token  = "minutes"
     refresh_token = "days"
   }
+}
+
+# Operators: the console's API (/admin/...) serves only members of this group
+# (the ID token's cognito:groups claim; chalicelib/identity.py). Add people with
+# `aws cognito-idp admin-add-user-to-group --group-name admins ...`.
+resource "aws_cognito_user_group" "admins" {
+  name         = "admins"
+  user_pool_id = aws_cognito_user_pool.shoppers.id
+  description  = "Operators of the FlashSale console"
 }

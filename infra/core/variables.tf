@@ -14,8 +14,9 @@ variable "stage" {
 }
 
 variable "notification_email" {
-  description = "Address subscribed to the order-placed topic (AWS asks it to confirm)."
+  description = "Optional address sent a copy of every order event (AWS asks it to confirm); empty: none."
   type        = string
+  default     = ""
 }
 
 variable "ops_email" {

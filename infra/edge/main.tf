@@ -176,6 +176,14 @@ resource "aws_cloudfront_response_headers_policy" "security" {
   }
 }
 
+resource "aws_cloudfront_function" "spa_routes" {
+  name    = "${local.name}-spa-routes"
+  runtime = "cloudfront-js-2.0"
+  comment = "Console pages are the shop app's index.html"
+  publish = true
+  code    = file("${path.module}/spa_routes.js")
+}
+
 resource "aws_cloudfront_distribution" "shop" {
   #checkov:skip=CKV_AWS_86:Access logs need a log bucket this project does not run; CloudFront metrics are on.
   #checkov:skip=CKV_AWS_174:The default *.cloudfront.net certificate fixes TLSv1 as the floor; set a custom domain and certificate to raise it.
@@ -220,6 +228,13 @@ resource "aws_cloudfront_distribution" "shop" {
     compress                   = true
     cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+
+    # Console pages are the app's index.html (not a custom error response, which
+    # would also replace the API's own 403/404 bodies under /api).
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.spa_routes.arn
+    }
   }
 
   # The catalog: cached for one second at every edge.

@@ -1,6 +1,8 @@
 """The shopper mailer against the running stack's mail queue, in its own
-process, killed (os._exit) right after SES took its Nth email: a mailer
-container dying mid-batch. Test support for tests/stack/test_emails.py.
+process, killed (os._exit) mid-batch: right after it marked its Nth email
+(`--crash-after`, the batch's other messages unanswered), or, for the one
+documented window, right after SES took the Nth email and before its mark
+(`--crash-in-window`). Test support for tests/stack/test_emails.py.
 
     python -m tests.stack.crashing_mailer --queue-url URL --crash-after N
     python -m tests.stack.crashing_mailer --queue-url URL --until-sent N   # a healthy one
@@ -21,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--crash-after", type=int, default=0)
+    parser.add_argument("--crash-in-window", action="store_true")
     parser.add_argument("--until-sent", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=90)
     args = parser.parse_args()
@@ -32,10 +35,17 @@ def main() -> None:
         nonlocal sent
         if http_response.status_code == 200:
             sent += 1
-            if args.crash_after and sent >= args.crash_after:
+            if args.crash_in_window and sent >= args.crash_after:
                 os._exit(9)  # between SES accepting and the order's mark
 
+    def after_mark(http_response: Any, **kwargs: Any) -> None:
+        # The mailer's only UpdateItem is an email's mark.
+        marked = http_response.status_code == 200 and not args.crash_in_window
+        if marked and args.crash_after and sent >= args.crash_after:
+            os._exit(9)  # the email is marked; the rest of the batch is not done
+
     aws.client("ses").meta.events.register("after-call.ses.SendEmail", after_send)
+    aws.client("dynamodb").meta.events.register("after-call.dynamodb.UpdateItem", after_mark)
     poller = QueuePoller(aws.client("sqs"), args.queue_url, app.send_emails)
     outbox = SentMail(os.environ["AWS_ENDPOINT_URL"])
     deadline = time.monotonic() + args.seconds
