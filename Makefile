@@ -96,9 +96,14 @@ browser:
 		echo "==> installing Chromium (apt) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The tests without a stack share both cores (a file stays on one worker:
+# `chalice package` keeps a cache in the project); the stack tests run one at a
+# time, as each stack wants both cores.
 unit: deps browser lambda-venv
-	@echo "==> pytest (API, notifications, local stack, browser)"
-	@$(BIN)/pytest
+	@echo "==> pytest (no stack, both cores)"
+	@$(BIN)/pytest -m "not stack" -n 2 --dist loadfile --durations=5
+	@echo "==> pytest (local stack, browser)"
+	@$(BIN)/pytest -m stack --durations=15
 
 test: lint infra-check ui-test ui-build unit
 

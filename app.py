@@ -10,9 +10,13 @@ from typing import Any
 import boto3  # noqa: F401
 from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer, Response
 
-from chalicelib import contract, identity, observability, validation, wiring
-from chalicelib.sales import order_events
+from chalicelib import identity, observability, wiring
 from chalicelib.web import contract_errors, contract_shaped
+
+# The request contract and its checks (chalicelib.contract/validation, msgspec)
+# are imported by the views that use them, on their first request, not here: a
+# cold start pays for them only when it needs them, and `import app` stays near
+# the boto3 + chalice floor (bench/coldstart.py). Imports are thread-safe.
 
 app = Chalice(app_name="flashsale")
 app.api.cors = CORSConfig(
@@ -78,7 +82,10 @@ def list_products() -> Response:
 @app.route("/products/{productId}", api_key_required=KEYED)
 @contract_errors
 def get_product(productId: str) -> Response:
-    product = wiring.catalog().get(validation.path_id(productId, "productId"))
+    from chalicelib import validation
+
+    product_id = validation.path_id(productId, "productId")
+    product = wiring.catalog().get(product_id)
     return Response(product.to_json(), headers=CATALOG_CACHE)
 
 
@@ -91,6 +98,8 @@ def get_product(productId: str) -> Response:
 )
 @contract_errors
 def put_product(productId: str) -> dict[str, Any]:
+    from chalicelib import validation
+
     identity.signed_request(app.current_request.context, wiring.config().auth_mode)
     spec = validation.product_request(validation.path_id(productId, "productId"), *_body())
     return wiring.catalog().put(spec).to_json()
@@ -101,6 +110,8 @@ def put_product(productId: str) -> dict[str, Any]:
 )
 @contract_errors
 def place_order() -> Response:
+    from chalicelib import validation
+
     who = _caller()
     request = validation.order_request(*_body())
     identity.ensure_self(who, request.user_id)
@@ -115,13 +126,18 @@ def place_order() -> Response:
 @app.route("/orders/{orderId}", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def get_order(orderId: str) -> Response:
-    order = wiring.orders().get(validation.path_id(orderId, "orderId"), owner=_caller().user_id)
+    from chalicelib import validation
+
+    order_id = validation.path_id(orderId, "orderId")
+    order = wiring.orders().get(order_id, owner=_caller().user_id)
     return Response(order.to_json(), headers=NO_STORE)
 
 
 @app.route("/users/{userId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def list_user_orders(userId: str) -> Response:
+    from chalicelib import contract, validation
+
     user_id = validation.path_id(userId, "userId")
     identity.ensure_self(_caller(), user_id)
     query = validation.query(app.current_request.query_params, contract.PageQuery)
@@ -138,6 +154,8 @@ def list_user_orders(userId: str) -> Response:
 )
 @contract_errors
 def cancel_order(orderId: str) -> Response:
+    from chalicelib import contract, validation
+
     who = _caller()
     body = validation.optional_body(*_body(), contract.CancelBody)
     if who.user_id is None:
@@ -147,7 +165,8 @@ def cancel_order(orderId: str) -> Response:
         if body.user_id is not None:
             identity.ensure_self(who, body.user_id)
         shopper = None if who.admin else who.user_id
-    order = wiring.orders().cancel(validation.path_id(orderId, "orderId"), shopper)
+    order_id = validation.path_id(orderId, "orderId")
+    order = wiring.orders().cancel(order_id, shopper)
     return Response(order.to_json(), headers=NO_STORE)
 
 
@@ -159,6 +178,8 @@ def _operator() -> None:
 
 
 def _sale_id(productId: str) -> str:
+    from chalicelib import validation
+
     return validation.path_id(productId, "productId")
 
 
@@ -179,6 +200,8 @@ def admin_sales() -> Response:
 )
 @contract_errors
 def admin_save_sale(productId: str) -> Response:
+    from chalicelib import validation
+
     _operator()
     spec = validation.product_request(_sale_id(productId), *_body())
     return Response(wiring.console().save(spec), headers=NO_STORE)
@@ -193,6 +216,8 @@ def admin_save_sale(productId: str) -> Response:
 )
 @contract_errors
 def admin_restock(productId: str) -> Response:
+    from chalicelib import contract, validation
+
     _operator()
     body = validation.body(*_body(), contract.RestockBody)
     return Response(wiring.console().restock(_sale_id(productId), body.units), headers=NO_STORE)
@@ -207,6 +232,8 @@ def admin_restock(productId: str) -> Response:
 )
 @contract_errors
 def admin_end_sale(productId: str) -> Response:
+    from chalicelib import contract, validation
+
     _operator()
     validation.optional_body(*_body(), contract.EmptyBody)
     return Response(wiring.console().end(_sale_id(productId)), headers=NO_STORE)
@@ -215,6 +242,8 @@ def admin_end_sale(productId: str) -> Response:
 @app.route("/admin/sales/{productId}/live", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def admin_live(productId: str) -> Response:
+    from chalicelib import contract, validation
+
     _operator()
     query = validation.query(app.current_request.query_params, contract.LiveQuery)
     return Response(wiring.console().live(_sale_id(productId), query.minutes), headers=NO_STORE)
@@ -223,6 +252,8 @@ def admin_live(productId: str) -> Response:
 @app.route("/admin/sales/{productId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
 @contract_errors
 def admin_orders(productId: str) -> Response:
+    from chalicelib import contract, validation
+
     _operator()
     query = validation.query(app.current_request.query_params, contract.AdminOrdersQuery)
     page = wiring.console().orders(
@@ -251,6 +282,8 @@ def admin_orders_csv(productId: str) -> Response:
 # an on-failure destination. Locally, local/delivery.py plays that mapping.
 @app.lambda_function(name="notify_orders")
 def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.sales import order_events  # the stream's, not the API's, cold start
+
     # The console's counters first, each order exactly once (marks on the order);
     # if they fail, the whole batch comes back and the marks keep it exact.
     images = (

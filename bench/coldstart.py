@@ -42,17 +42,19 @@ TIMED = (
     "import time; w, c = time.perf_counter(), time.process_time(); {code}; "
     "print(time.perf_counter() - w, time.process_time() - c)"
 )
-# A container's first API invocation, after `import app` (no AWS call is made).
+# A container's first API invocation, after `import app` (no AWS call is made):
+# GET /health, or a product id the contract refuses (400), which is the first
+# request to load the contract and msgspec (app.py imports them on first use).
 FIRST_INVOCATION = """
 import time
 import app
 event = {
-    "resource": "/health", "path": "/health", "httpMethod": "GET",
+    "resource": "%(resource)s", "path": "%(path)s", "httpMethod": "GET",
     "headers": {}, "multiValueHeaders": {}, "queryStringParameters": None,
-    "multiValueQueryStringParameters": None, "pathParameters": None,
+    "multiValueQueryStringParameters": None, "pathParameters": %(parameters)s,
     "stageVariables": None, "body": None, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": "/health", "httpMethod": "GET",
-                       "path": "/api/health", "requestId": "bench"},
+    "requestContext": {"resourcePath": "%(resource)s", "httpMethod": "GET",
+                       "path": "/api%(path)s", "requestId": "bench"},
 }
 class Context:
     aws_request_id = "bench"
@@ -62,9 +64,21 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 10000
 w, c = time.perf_counter(), time.process_time()
-assert app.app(event, Context())["statusCode"] == 200
+assert app.app(event, Context())["statusCode"] == %(status)s
 print(time.perf_counter() - w, time.process_time() - c)
 """
+HEALTH = FIRST_INVOCATION % {
+    "resource": "/health",
+    "path": "/health",
+    "parameters": None,
+    "status": 200,
+}
+CHECKED = FIRST_INVOCATION % {
+    "resource": "/products/{productId}",
+    "path": "/products/%20",
+    "parameters": {"productId": "%20"},
+    "status": 400,
+}
 
 
 def lambda_environment(stage: str = "prod", tracing: bool = True) -> dict[str, str]:
@@ -136,8 +150,8 @@ def compare(
 def first_invocation(runs: int) -> None:
     """What the lazily loaded Tracer adds to a container's first invocation."""
     on, off = lambda_environment(), lambda_environment(tracing=False)
-    traced = [timed(FIRST_INVOCATION, on) for _ in range(runs)]
-    untraced = [timed(FIRST_INVOCATION, off) for _ in range(runs)]
+    traced = [timed(HEALTH, on) for _ in range(runs)]
+    untraced = [timed(HEALTH, off) for _ in range(runs)]
     print(f"{'first GET /health: median of ' + str(runs):<40} {'wall ms':>8} {'cpu ms':>8}")
     for name, samples in (("tracing off", untraced), ("tracing on (Tracer loads)", traced)):
         wall, cpu = medians(samples)
@@ -154,8 +168,10 @@ def count_instructions() -> None:
     rows = [
         ("import app, local", instructions(APP, local) - base),
         ("import app, lambda", instructions(APP, on) - base),
-        ("import app + first GET /health, tracing off", instructions(FIRST_INVOCATION, off) - base),
-        ("import app + first GET /health, tracing on", instructions(FIRST_INVOCATION, on) - base),
+        ("import app + first GET /health, tracing off", instructions(HEALTH, off) - base),
+        ("import app + first GET /health, tracing on", instructions(HEALTH, on) - base),
+        ("import app + first checked request, tracing off", instructions(CHECKED, off) - base),
+        ("import app + first checked request, tracing on", instructions(CHECKED, on) - base),
     ]
     print(f"instructions (millions, python start-up of {base / 1e6:.1f} M subtracted)")
     print(f"  {'import boto3 + chalice (floor)':<46} {floor / 1e6:>8.1f}")

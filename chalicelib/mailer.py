@@ -14,8 +14,14 @@ mail), its status, and its marks. The mailer sends, then marks the order
   the dead-letter queue);
 - the mark fails after SES accepted: the mark is retried, and the message id is
   kept in the container so a redelivery only marks;
+- two copies of a message in flight at once (SQS redelivers one whose
+  visibility ran out, SNS delivered twice): before sending, a mailer takes a
+  lease on the order's email (a conditional write); the other copy finds it
+  and comes back later, to find the mark;
 - the container dies between SES accepting and the mark: the one window in
-  which a shopper can get a second copy (at least once, never zero).
+  which a shopper can get a second copy, once the lease has run out (at least
+  once, never zero). A mailer that dies before sending delays that email by
+  the lease at most.
 
 Addresses that hard-bounced or complained are suppressed (`Suppressions`, fed
 by SES's configuration set through `record_feedback`) and never mailed again.
@@ -29,7 +35,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -174,6 +180,7 @@ class Mailer:
         suppressions: Suppressions,
         pace: Pace,
         sleep: Callable[[float], None] = time.sleep,
+        lease_seconds: float = 120.0,
     ) -> None:
         self._dynamodb = dynamodb
         self._ses = ses
@@ -183,6 +190,7 @@ class Mailer:
         self._suppressions = suppressions
         self._pace = pace
         self._sleep = sleep
+        self._lease = lease_seconds
         # Sent but not yet marked: (order id, mark) -> SES message id.
         self._unmarked: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
@@ -214,7 +222,13 @@ class Mailer:
             if self._suppressions.suppressed(order.email):
                 self._mark(order_id, kind, "suppressed")
                 return "suppressed"
-            sent = self._send(kind, order)
+            if not self._claim(order_id, kind):
+                return "already sent"
+            try:
+                sent = self._send(kind, order)
+            except MailFailed:
+                self._release(order_id, kind)  # SES did not take it: free to retry now
+                raise
             if sent is None:
                 self._mark(order_id, kind, "rejected")
                 return "rejected"
@@ -224,6 +238,49 @@ class Mailer:
         with self._lock:
             self._unmarked.pop((order_id, kind.mark), None)
         return "sent"
+
+    def _claim(self, order_id: str, kind: Kind) -> bool:
+        """Take the lease on this email; False if it was sent meanwhile. Raises
+        MailFailed while another mailer holds the lease (its copy is at work)."""
+        now = instants.now()
+        try:
+            self._dynamodb.update_item(
+                TableName=self._orders_table,
+                Key={"orderId": {"S": order_id}},
+                UpdateExpression="SET #lease = :until",
+                ConditionExpression=(
+                    "attribute_exists(orderId) AND attribute_not_exists(#mark)"
+                    " AND (attribute_not_exists(#lease) OR #lease < :now)"
+                ),
+                ExpressionAttributeNames={"#mark": kind.mark, "#lease": f"{kind.mark}Lease"},
+                ExpressionAttributeValues={
+                    ":now": {"S": instants.canonical(now)},
+                    ":until": {"S": instants.canonical(now + timedelta(seconds=self._lease))},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise MailFailed(f"order {order_id}'s email could not be claimed") from exc
+            if kind.mark in (exc.response.get("Item") or {}):
+                return False
+            raise MailFailed(f"order {order_id}'s email is being sent by another mailer") from exc
+        except BotoCoreError as exc:
+            raise MailFailed(f"order {order_id}'s email could not be claimed") from exc
+
+    def _release(self, order_id: str, kind: Kind) -> None:
+        """Give the lease back (best effort: it runs out by itself anyway)."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._orders_table,
+                Key={"orderId": {"S": order_id}},
+                UpdateExpression="REMOVE #lease",
+                ConditionExpression="attribute_exists(orderId)",
+                ExpressionAttributeNames={"#lease": f"{kind.mark}Lease"},
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("lease on order %s's email not released; it runs out", order_id)
 
     def _read(self, order_id: str) -> Mapping[str, Any] | None:
         try:

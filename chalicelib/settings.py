@@ -28,6 +28,9 @@ class Settings(NamedTuple):
     # queue's maximum concurrency): each container sends at rate / concurrency.
     ses_max_send_rate: float = 14.0
     mailer_max_concurrency: int = 2
+    # How long a mailer may hold an email before another may send it: longer
+    # than sending one takes (pace included), short enough to retry a crash.
+    mail_lease_seconds: float = 120.0
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -49,4 +52,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         suppressions_table=env.get("SUPPRESSIONS_TABLE", "flashsale-local-suppressions"),
         ses_max_send_rate=float(env.get("SES_MAX_SEND_RATE", "14")),
         mailer_max_concurrency=int(env.get("MAILER_MAX_CONCURRENCY", "2")),
+        mail_lease_seconds=float(env.get("MAIL_LEASE_SECONDS", "120")),
     )

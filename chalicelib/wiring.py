@@ -1,7 +1,9 @@
 """The one place that builds domain services from settings and AWS clients.
 
-Each service is built on first use, once per container: the API function never
-builds the notifier (nor its SNS client), the stream function never the catalog.
+Each service is built on first use, once per container, and its module imported
+then: the API function never builds the notifier (nor its SNS client), the
+stream function never the catalog, and a container's import (its cold start)
+carries none of them.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalicelib import aws, settings
-from chalicelib.catalog import Catalog
-from chalicelib.orders import OrderService
 
 if TYPE_CHECKING:
+    from chalicelib.catalog import Catalog
     from chalicelib.mailer import Mailer, Suppressions
     from chalicelib.notifications import OrderNotifier
+    from chalicelib.orders import OrderService
     from chalicelib.sales import Console, RejectionTally, SalesStats
 
 T = TypeVar("T")
@@ -41,27 +43,33 @@ def config() -> settings.Settings:
 
 def catalog() -> Catalog:
     """The process-wide Catalog."""
-    return _once(
-        "catalog",
-        lambda: Catalog(
+
+    def build() -> Catalog:
+        from chalicelib.catalog import Catalog
+
+        return Catalog(
             aws.client("dynamodb"), config().products_table, ttl=config().catalog_cache_seconds
-        ),
-    )
+        )
+
+    return _once("catalog", build)
 
 
 def orders() -> OrderService:
     """The process-wide OrderService (it owns the per-container product cache)."""
-    return _once(
-        "orders",
-        lambda: OrderService(
+
+    def build() -> OrderService:
+        from chalicelib.orders import OrderService
+
+        return OrderService(
             aws.client("dynamodb", retries=False),
             config(),
             catalog(),
             belief_ttl=config().sold_out_cache_seconds,
             reader=aws.client("dynamodb"),
             tally=refusals(),
-        ),
-    )
+        )
+
+    return _once("orders", build)
 
 
 def notifier() -> OrderNotifier:
@@ -147,6 +155,7 @@ def mailer() -> Mailer:
             settings_.ses_configuration_set or None,
             suppressions(),
             Pace(rate),
+            lease_seconds=settings_.mail_lease_seconds,
         )
 
     return _once("mailer", build)

@@ -20,7 +20,7 @@ MAIL_DLQ = "flashsale-local-mail-dlq"
 # Like the deployed queue's redrive policy (infra/), with a short visibility
 # timeout so that a failed email comes back in seconds, not minutes.
 MAIL_MAX_RECEIVES = 5
-MAIL_VISIBILITY_SECONDS = 2
+MAIL_VISIBILITY_SECONDS = 5
 
 
 def table_specs(settings: Settings) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,10 +20,13 @@ from moto.ses.models import ses_backends
 import app as application
 from chalicelib import instants, mailer, settings, wiring
 from chalicelib.mailer import Mailer, MailFailed, Pace, Suppressions
+from chalicelib.orders import Order
 from local import resources
 from local.delivery import StreamPoller
 from local.mail import QueuePoller
 from tests.conftest import Shop
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def outbox() -> list[dict[str, Any]]:
@@ -292,3 +296,41 @@ def test_a_cancellation_is_announced_and_mailed_once(shop: Shop, pipeline: Pipel
     )
     stored = {o["orderId"]: o for o in shop.orders()}[gone["orderId"]]
     assert stored["cancellationNotifiedAt"] and stored["cancellationEmailedAt"]
+
+
+def test_two_copies_in_flight_at_once_send_one_email(shop: Shop, pipeline: Pipeline) -> None:
+    # Regression (bench/mail.py): a message whose visibility ran out was taken by
+    # a second mailer while the first was still sending it: both sent.
+    order = shop.order(userId="twice@example.com").json_body
+    first, second = mailer_with(shop), mailer_with(shop)
+    assert first._claim(order["orderId"], mailer.PLACED)  # the first copy is at work
+    with pytest.raises(MailFailed, match="another mailer"):
+        second.handle(message_for(order))  # the second copy comes back later
+    assert outbox() == []
+    sent = first._send(mailer.PLACED, Order.from_item(stored_item(shop, order["orderId"])))
+    assert sent is not None
+    first._mark(order["orderId"], mailer.PLACED, sent)
+    assert second.handle(message_for(order)) == "already sent"
+    assert [m["to"] for m in outbox()] == [["twice@example.com"]]
+
+
+def stored_item(shop: Shop, order_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = shop.dynamodb.get_item(
+        TableName=shop.config.orders_table, Key={"orderId": {"S": order_id}}
+    )["Item"]
+    return item
+
+
+def test_a_lease_outlasts_the_mailer_that_holds_it() -> None:
+    # A lease shorter than the function's timeout could run out while its holder
+    # is still sending, and a second copy would send again.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for name in ("dev", "prod"):
+        stage = config["stages"][name]
+        function = stage["lambda_functions"]["send_emails"]
+        env = {
+            **config.get("environment_variables", {}),
+            **stage.get("environment_variables", {}),
+            **function.get("environment_variables", {}),
+        }
+        assert settings.load(env).mail_lease_seconds > function["lambda_timeout"], name
