@@ -13,15 +13,20 @@ mail), its status, and its marks. The mailer sends, then marks the order
   and SQS delivers it again later (bounded by the queue's redrive policy, then
   the dead-letter queue);
 - the mark fails after SES accepted: the mark is retried, and the message id is
-  kept in the container so a redelivery only marks;
+  kept in the container so a redelivery there only marks; one that reaches
+  another container while the lease holds comes back later;
 - two copies of a message in flight at once (SQS redelivers one whose
   visibility ran out, SNS delivered twice): before sending, a mailer takes a
   lease on the order's email (a conditional write); the other copy finds it
   and comes back later, to find the mark;
-- the container dies between SES accepting and the mark: the one window in
-  which a shopper can get a second copy, once the lease has run out (at least
-  once, never zero). A mailer that dies before sending delays that email by
-  the lease at most.
+- SES refuses for our own reasons (access, configuration, a paused account):
+  retried, then the DLQ; only a refusal of the message itself is recorded.
+
+The one window in which a shopper can get a second copy (at least once, never
+zero): SES took the email but the mark was never written, because the
+container died, SES's answer never came back, or every attempt to mark failed,
+and the message came back to another container after the lease ran out. A
+mailer that dies before sending delays that email by the lease at most.
 
 Addresses that hard-bounced or complained are suppressed (`Suppressions`, fed
 by SES's configuration set through `record_feedback`) and never mailed again.
@@ -38,7 +43,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 from chalicelib import instants
 from chalicelib.catalog import number
@@ -49,12 +59,16 @@ PLACED_SUBJECT = "Order Placed Successfully"
 CANCELLED_SUBJECT = "Order Cancelled"
 SEND_ATTEMPTS = 3
 MARK_ATTEMPTS = 5
-# SES answers these when a send may succeed later; anything else about an
-# address (rejected, not verified) will not, and is recorded instead.
+# SES answers these when a send may succeed later.
 SES_TRANSIENT = frozenset(
     {"Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
      "InternalFailure", "LimitExceeded"}
 )  # fmt: skip
+# SES answers these when it refuses this message for good (the address or the
+# content): recorded as "rejected", never retried. Any other refusal is about
+# our side (access, configuration set, a paused account, the sender domain):
+# the message comes back and, if that lasts, lands in the DLQ with its alarm.
+SES_REFUSED = frozenset({"MessageRejected", "InvalidParameterValue"})
 
 
 class Kind(NamedTuple):
@@ -68,6 +82,11 @@ CANCELLATION = Kind(CANCELLED_SUBJECT, "cancellationEmailedAt")
 
 class MailFailed(Exception):
     """This email could not be sent now; its message must be delivered again."""
+
+
+class MailUnsure(MailFailed):
+    """SES gave no answer after the request was sent: it may have taken the email.
+    The lease stays until it runs out, so no other copy sends at once."""
 
 
 class Pace:
@@ -219,13 +238,16 @@ class Mailer:
         with self._lock:
             sent = self._unmarked.get((order_id, kind.mark))
         if sent is None:
+            if not self._claim(order_id, kind):
+                return "already sent"
+            # Checked under the lease, so the mark says what happened.
             if self._suppressions.suppressed(order.email):
                 self._mark(order_id, kind, "suppressed")
                 return "suppressed"
-            if not self._claim(order_id, kind):
-                return "already sent"
             try:
                 sent = self._send(kind, order)
+            except MailUnsure:
+                raise
             except MailFailed:
                 self._release(order_id, kind)  # SES did not take it: free to retry now
                 raise
@@ -309,18 +331,26 @@ class Mailer:
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
+        # The only retry layer for sends (the SES client has botocore's retries
+        # off): a send is repeated only when SES certainly did not take it.
         for attempt in range(1, SEND_ATTEMPTS + 1):
             self._pace.wait()
             try:
                 return str(self._ses.send_email(**request)["MessageId"])
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
-                if code not in SES_TRANSIENT:
+                if code in SES_REFUSED:
                     logger.error("SES refused the email of order %s: %s", order.order_id, code)
                     return None
+                if code not in SES_TRANSIENT:
+                    raise MailFailed(
+                        f"SES refused the email of order {order.order_id}: {code}"
+                    ) from exc
                 failure: Exception = exc
+            except (ConnectTimeoutError, EndpointConnectionError) as exc:
+                failure = exc  # never reached SES
             except BotoCoreError as exc:
-                failure = exc
+                raise MailUnsure(f"SES did not answer for order {order.order_id}") from exc
             if attempt < SEND_ATTEMPTS:
                 self._sleep(random.uniform(0, 0.2 * 2**attempt))
         raise MailFailed(f"SES did not take the email of order {order.order_id}") from failure

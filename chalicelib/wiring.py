@@ -149,7 +149,7 @@ def mailer() -> Mailer:
         rate = settings_.ses_max_send_rate / max(settings_.mailer_max_concurrency, 1)
         return Mailer(
             aws.client("dynamodb"),
-            aws.client("ses"),
+            aws.client("ses", retries=False),  # the mailer decides what to resend
             settings_.orders_table,
             settings_.mail_sender,
             settings_.ses_configuration_set or None,

@@ -4,6 +4,7 @@ Exactly one email per order to its shopper's address, whatever fails."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -323,7 +324,11 @@ def stored_item(shop: Shop, order_id: str) -> dict[str, Any]:
 
 def test_a_lease_outlasts_the_mailer_that_holds_it() -> None:
     # A lease shorter than the function's timeout could run out while its holder
-    # is still sending, and a second copy would send again.
+    # is still sending, and a second copy would send again; one longer than the
+    # queue's visibility would turn a dead holder's next delivery away too.
+    terraform = (ROOT / "infra" / "core" / "mail.tf").read_text()
+    found = re.search(r"visibility_timeout_seconds\s*=\s*local\.mailer_timeout \* (\d+)", terraform)
+    assert found, "the mail queue's visibility is no longer a multiple of the timeout"
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     for name in ("dev", "prod"):
         stage = config["stages"][name]
@@ -333,4 +338,87 @@ def test_a_lease_outlasts_the_mailer_that_holds_it() -> None:
             **stage.get("environment_variables", {}),
             **function.get("environment_variables", {}),
         }
-        assert settings.load(env).mail_lease_seconds > function["lambda_timeout"], name
+        lease = settings.load(env).mail_lease_seconds
+        assert function["lambda_timeout"] < lease < function["lambda_timeout"] * int(found[1])
+
+
+class RefusingSES:
+    """An SES that answers every send with `error` (a ClientError code, or a
+    botocore exception to raise)."""
+
+    def __init__(self, error: str | Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    def send_email(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if isinstance(self.error, Exception):
+            raise self.error
+        raise ClientError({"Error": {"Code": self.error, "Message": "no"}}, "SendEmail")
+
+
+@pytest.mark.parametrize(
+    "code", ["AccessDenied", "ConfigurationSetDoesNotExist", "AccountSendingPausedException"]
+)
+def test_a_refusal_about_our_side_comes_back_instead_of_dropping_the_email(
+    shop: Shop, pipeline: Pipeline, code: str
+) -> None:
+    # Regression: every non-throttling refusal was recorded as "rejected" and the
+    # message acknowledged, so a broken policy or configuration lost the email.
+    order = shop.order(userId="ops@example.com").json_body
+    with pytest.raises(MailFailed, match=code):
+        mailer_with(shop, ses=RefusingSES(code)).handle(message_for(order))
+    assert "emailedAt" not in stored_item(shop, order["orderId"])
+    assert mailer_with(shop).handle(message_for(order)) == "sent"  # fixed: it goes out
+    assert [m["to"] for m in outbox()] == [["ops@example.com"]]
+
+
+def test_a_refusal_of_the_message_itself_is_recorded_once(shop: Shop, pipeline: Pipeline) -> None:
+    order = shop.order(userId="refused@example.com").json_body
+    ses = RefusingSES("MessageRejected")
+    assert mailer_with(shop, ses=ses).handle(message_for(order)) == "rejected"
+    assert ses.calls == 1
+    assert stored_item(shop, order["orderId"])["emailedAtId"] == {"S": "rejected"}
+
+
+def test_no_answer_from_ses_is_not_resent_at_once(shop: Shop, pipeline: Pipeline) -> None:
+    # Regression: a read timeout was retried at once (and by botocore under that),
+    # though SES may have taken the email; and the lease was released for any copy.
+    order = shop.order(userId="unsure@example.com").json_body
+    ses = RefusingSES(ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"))
+    with pytest.raises(MailFailed, match="did not answer"):
+        mailer_with(shop, ses=ses).handle(message_for(order))
+    assert ses.calls == 1
+    with pytest.raises(MailFailed, match="another mailer"):
+        mailer_with(shop).handle(message_for(order))  # the lease holds until it runs out
+    assert outbox() == []
+
+
+def test_a_connection_that_never_reached_ses_is_retried(shop: Shop, pipeline: Pipeline) -> None:
+    order = shop.order(userId="reach@example.com").json_body
+    ses = RefusingSES(EndpointConnectionError(endpoint_url="https://email.invalid"))
+    with pytest.raises(MailFailed, match="did not take"):
+        mailer_with(shop, ses=ses).handle(message_for(order))
+    assert ses.calls == mailer.SEND_ATTEMPTS
+    assert mailer_with(shop).handle(message_for(order)) == "sent"  # released: at once
+
+
+def test_the_ses_client_leaves_retries_to_the_mailer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    wiring.reset()
+    assert wiring.mailer()._ses.meta.config.retries["total_max_attempts"] == 1
+
+
+def test_a_suppression_is_judged_under_the_lease(shop: Shop, pipeline: Pipeline) -> None:
+    # Regression: a second copy checked suppression before the lease and marked
+    # "suppressed" while the first copy was sending the email.
+    order = shop.order(userId="late-bounce@example.com").json_body
+    first, second = mailer_with(shop), mailer_with(shop)
+    assert first._claim(order["orderId"], mailer.PLACED)
+    config = settings.load()
+    Suppressions(shop.dynamodb, config.suppressions_table).suppress(
+        "late-bounce@example.com", "bounce", instants.now()
+    )
+    with pytest.raises(MailFailed, match="another mailer"):
+        second.handle(message_for(order))
+    assert "emailedAtId" not in stored_item(shop, order["orderId"])

@@ -64,9 +64,10 @@ def recorded() -> Iterator[dict[str, list[Call]]]:
             def record(params: Any, model: Any, _s: str, **kwargs: Any) -> None:
                 current.append((_s, model.name, params))
 
-            # Both DynamoDB clients (the order loop's has botocore's retries off).
+            # The app's clients (the order loop's and the mailer's SES have
+            # botocore's retries off).
             for service, retries in (
-                ("dynamodb", True), ("dynamodb", False), ("sns", True), ("ses", True)
+                ("dynamodb", True), ("dynamodb", False), ("sns", True), ("ses", False)
             ):  # fmt: skip
                 aws.client(service, retries=retries).meta.events.register(
                     f"provide-client-params.{service}.*",

@@ -39,12 +39,14 @@ def main() -> None:
                 os._exit(9)  # between SES accepting and the order's mark
 
     def after_mark(http_response: Any, **kwargs: Any) -> None:
-        # The mailer's only UpdateItem is an email's mark.
+        # The mailer's UpdateItems are an email's lease, then its mark: the first
+        # one after the Nth send is that email's mark.
         marked = http_response.status_code == 200 and not args.crash_in_window
         if marked and args.crash_after and sent >= args.crash_after:
             os._exit(9)  # the email is marked; the rest of the batch is not done
 
-    aws.client("ses").meta.events.register("after-call.ses.SendEmail", after_send)
+    # The mailer's own clients (its SES client has botocore's retries off).
+    aws.client("ses", retries=False).meta.events.register("after-call.ses.SendEmail", after_send)
     aws.client("dynamodb").meta.events.register("after-call.dynamodb.UpdateItem", after_mark)
     poller = QueuePoller(aws.client("sqs"), args.queue_url, app.send_emails)
     outbox = SentMail(os.environ["AWS_ENDPOINT_URL"])
