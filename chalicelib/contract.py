@@ -68,7 +68,7 @@ Name = Annotated[
         min_length=1,
         max_length=200,
         # Not blank, and no control characters: names go into emails and CSV.
-        pattern=whole(r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*"),
+        pattern=whole(r"[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*"),
         description="1-200 characters, not blank, no control characters",
     ),
 ]
@@ -78,7 +78,7 @@ Description = Annotated[
         min_length=1,
         max_length=2000,
         # Line breaks and tabs are text here; other control characters are not.
-        pattern=whole(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"),
+        pattern=whole(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*"),
         description="1-2000 characters; line breaks and tabs allowed, no other controls",
     ),
 ]
@@ -87,8 +87,10 @@ ImageUrl = Annotated[
     Meta(
         min_length=1,
         max_length=2048,
-        pattern=whole(r"(?:https?://|/)[\x21-\x7e]*"),
-        description="an http(s) URL or a path starting with /, visible ASCII, at most 2048",
+        # A path must stay on this site: browsers read "//host" and "/\host" as
+        # another host's address.
+        pattern=whole(r"(?:https?://[\x21-\x7e]+|/(?![/\\])[\x21-\x7e]*)"),
+        description="an http(s) URL or a path starting with one /, visible ASCII, at most 2048",
     ),
 ]
 

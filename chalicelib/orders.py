@@ -553,6 +553,15 @@ class OrderService:
                 product = snapshot.product
                 left = sum(snapshot.stocks.values())
                 if left < request.quantity:
+                    moment = instants.now()
+                    if not product.sale_active(moment):
+                        # A closed sale says so, whatever stock it has left.
+                        message = _window_message(product, moment)
+                        starts = product.sale_starts_at
+                        opens = starts if starts is not None and moment < starts else None
+                        self._believe_closed(product.product_id, message, opens)
+                        closed = SaleNotActive(message)
+                        return self._unless_replayed(closed, order_id, request, key, budget)
                     short = self._sold_out(product, left)
                     return self._unless_replayed(short, order_id, request, key, budget)
                 # DynamoDB has the units; plan on its numbers, whatever this

@@ -430,7 +430,9 @@ class Console:
         user_id: str | None = None,
     ) -> dict[str, Any]:
         """A sale's orders, newest first, a page at a time; or one order; or one
-        shopper's orders of this sale."""
+        shopper's orders of this sale. 404 for a sale that does not exist, as
+        its other console routes answer."""
+        self._catalog.get(product_id)
         if order_id is not None:
             item = self._reader.get_item(
                 TableName=self._orders_table, Key={"orderId": {"S": order_id}}, ConsistentRead=True

@@ -85,16 +85,25 @@ def _constant(name: str) -> Any:
 
 
 def parse_json(raw: bytes | None, content_type: str | None) -> Any:
-    """A request body parsed as strict JSON (any JSON value)."""
-    if content_type and content_type.split(";")[0].strip().lower() != "application/json":
-        raise UnsupportedMediaType("Content-Type must be application/json")
+    """A request body parsed as strict JSON (any JSON value): UTF-8 (RFC 8259),
+    so no byte-order mark and no other charset, which Python's json would
+    otherwise detect and accept."""
+    if content_type:
+        media, *parameters = content_type.split(";")
+        if media.strip().lower() != "application/json":
+            raise UnsupportedMediaType("Content-Type must be application/json")
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            charset = value.strip().strip('"').lower()
+            if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+                raise UnsupportedMediaType("JSON bodies are UTF-8: charset must be utf-8")
     if not raw:
         raise InvalidRequest("request body must be a JSON object")
     if len(raw) > contract.MAX_BODY_BYTES:
         raise InvalidRequest(f"request body is larger than {contract.MAX_BODY_BYTES} bytes")
     try:
         return json.loads(
-            raw,
+            raw.decode("utf-8"),
             object_pairs_hook=_object,
             parse_int=_int,
             parse_float=_decimal,

@@ -1,6 +1,9 @@
 """Chalice's local API Gateway, answering unknown routes the way the deployed
 stages' gateway responses do (infra/: `{"code": "NOT_FOUND", ...}`), instead of
-API Gateway's default `{"message": "Missing Authentication Token"}`."""
+API Gateway's default `{"message": "Missing Authentication Token"}`; and its
+HTTP server answering what never reaches a route (a method it has no handler
+for, a malformed request line, oversized headers, a bad Content-Length) in the
+same shape, where http.server writes an HTML page."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 from chalice import local as chalice_local
 
-from chalicelib.errors import NotFound
+from chalicelib.errors import FlashSaleError, InvalidRequest, MethodNotAllowed, NotFound
 
 
 class RouteNotFound(chalice_local.LocalGatewayException):
@@ -17,7 +20,9 @@ class RouteNotFound(chalice_local.LocalGatewayException):
 
 
 def install() -> None:
-    """Patch chalice's LocalGateway (used by `chalice local` and chalice.test)."""
+    """Patch chalice's LocalGateway (used by `chalice local` and chalice.test) and
+    its request handler (`chalice local` only)."""
+    _install_server_errors()
     gateway = chalice_local.LocalGateway
     if getattr(gateway.handle_request, "contract_shaped", False):
         return
@@ -37,3 +42,41 @@ def install() -> None:
 
     handle_request.contract_shaped = True  # type: ignore[attr-defined]
     gateway.handle_request = handle_request  # type: ignore[method-assign]
+
+
+def _install_server_errors() -> None:
+    handler = chalice_local.ChaliceRequestHandler
+    if getattr(handler.send_error, "contract_shaped", False):
+        return
+    generic = handler._generic_handle
+
+    def send_error(self: Any, code: int, message: str | None = None, explain: Any = None) -> None:
+        # http.server answers 501 for a method without a do_<METHOD>: for the
+        # contract that is a method this API does not allow.
+        error: FlashSaleError
+        if code == 501:
+            error = MethodNotAllowed(f"method {self.command} is not allowed")
+        else:
+            error = InvalidRequest(message or "the request could not be read")
+        status = error.status if code == 501 else code
+        body = json.dumps({"code": error.code, "message": error.message}).encode()
+        self.close_connection = True
+        self.send_response(status, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def generic_handle(self: Any) -> None:
+        length = self.headers.get("content-length", "0")
+        if not (length.isascii() and length.isdigit()):
+            self.send_error(400, "Content-Length is not a number of bytes")
+            return
+        generic(self)
+
+    send_error.contract_shaped = True  # type: ignore[attr-defined]
+    handler.send_error = send_error
+    for method in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS"):
+        setattr(handler, f"do_{method}", generic_handle)

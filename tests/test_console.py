@@ -167,10 +167,45 @@ def test_operators_create_restock_and_end_a_sale(shop: Shop, topic: None) -> Non
     assert [s["productId"] for s in listing["sales"]] == ["s1"] and listing["count"] == 1
 
 
+def test_an_ended_sale_ends_after_every_order_it_accepted(shop: Shop) -> None:
+    # Regression (adversarial run): the end was written with the moment chosen
+    # before its write, so an order that committed in between (judged on the old
+    # window) carried a createdAt after the sale's recorded end.
+    admin(shop, "PUT", "/sales/s1", {"name": "Lamp", "price": 10, "stock": 60})
+    chosen = instants.now()  # the end's moment, chosen ...
+    order = shop.order(productId="s1").json_body  # ... then an order commits ...
+    ended = wiring.catalog().end_sale("s1", chosen)  # ... then the end
+    assert ended.sale_ends_at is not None
+    assert instants.parse(order["createdAt"]) < ended.sale_ends_at
+    stored = wiring.catalog().snapshot("s1")
+    assert stored is not None and stored.product.sale_ends_at == ended.sale_ends_at
+    assert shop.order(productId="s1", userId="late").json_body["code"] == "SALE_NOT_ACTIVE"
+    windows = {
+        item["productId"]["S"]: item["saleEndsAt"]["S"]
+        for item in shop.dynamodb.scan(TableName=shop.config.products_table)["Items"]
+    }
+    assert len(windows) == 4 and len(set(windows.values())) == 1  # product and 3 shards
+
+
+def test_a_restock_never_takes_the_stock_past_the_contracts_maximum(shop: Shop) -> None:
+    # Regression (adversarial run): two restocks of 10,000,000 took a sale to
+    # 20,000,005 units, where PUT refuses more than 10,000,000.
+    admin(shop, "PUT", "/sales/s1", {"name": "Lamp", "price": 10, "stock": 5})
+    refused = admin(shop, "POST", "/sales/s1/restock", {"units": 10_000_000})
+    assert refused.status_code == 400 and "10000000" in refused.json_body["message"]
+    filled = admin(shop, "POST", "/sales/s1/restock", {"units": 9_999_995})
+    assert filled.json_body["stock"] == 10_000_000
+    assert admin(shop, "POST", "/sales/s1/restock", {"units": 1}).status_code == 400
+    stored = wiring.catalog().snapshot("s1")
+    assert stored is not None and sum(stored.stocks.values()) == 10_000_000
+
+
 def test_restock_and_end_of_an_unknown_sale_are_404(shop: Shop) -> None:
     assert admin(shop, "POST", "/sales/nope/restock", {"units": 1}).status_code == 404
     assert admin(shop, "POST", "/sales/nope/end").status_code == 404
     assert admin(shop, "GET", "/sales/nope/live").status_code == 404
+    # Regression (adversarial run): the orders of a sale that does not exist were 200 [].
+    assert admin(shop, "GET", "/sales/nope/orders").status_code == 404
     assert admin(shop, "POST", "/sales/x/restock", {"units": 0}).status_code == 400
 
 

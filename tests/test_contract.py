@@ -135,6 +135,19 @@ def test_ids_with_control_characters_take_no_stock(shop: Shop, user: str) -> Non
     assert shop.stock() == 10
 
 
+@pytest.mark.parametrize("field", ["name", "description"])
+@pytest.mark.parametrize("control", ["\u0080", "\u0085", "\u009f", "\x7f", "\x00"])
+def test_product_text_refuses_c0_and_c1_control_characters(
+    shop: Shop, field: str, control: str
+) -> None:
+    # Regression (adversarial run): C1 controls (U+0080-U+009F) passed where
+    # C0 and DEL were refused; names go into emails and CSV.
+    body = {"name": "Lamp", "price": 5, "stock": 1, field: f"a{control}b"}
+    response = shop.request("PUT", "/products/p1", body)
+    assert response.status_code == 400, response.body
+    assert shop.request("GET", "/products/p1").status_code == 404
+
+
 # --- bounded numbers and hostile tokens ---------------------------------------------------
 
 
@@ -326,3 +339,34 @@ def test_wrong_content_type_is_415_in_the_contract_shape(shop: Shop) -> None:
     )
     assert response.status_code == 415
     assert set(response.json_body) == {"code", "message"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status"),
+    [
+        # Regression (adversarial run): Python's json detects UTF-16/32 and skips a
+        # UTF-8 byte-order mark, and any charset was taken.
+        ('{"userId": "u", "productId": "p1", "quantity": 1}'.encode("utf-16"), None, 400),
+        (b'\xef\xbb\xbf{"userId": "u", "productId": "p1", "quantity": 1}', None, 400),
+        (
+            b'{"userId": "u", "productId": "p1", "quantity": 1}',
+            "application/json; charset=latin-1",
+            415,
+        ),
+        (
+            b'{"userId": "u", "productId": "p1", "quantity": 1}',
+            'application/json; charset="UTF-8"',
+            201,
+        ),
+    ],
+)
+def test_json_bodies_are_utf_8(
+    shop: Shop, raw: bytes, content_type: str | None, status: int
+) -> None:
+    shop.put_product()
+    headers = {"Content-Type": content_type or "application/json"}
+    response = shop.request("POST", "/orders", raw=raw, headers=headers)
+    assert response.status_code == status, response.body
+    if status >= 400:
+        assert set(response.json_body) == {"code", "message"}
+        assert shop.stock() == 10

@@ -344,3 +344,25 @@ def test_purchase_counter_expires_a_month_after_the_sale(shop: Shop) -> None:
     )["Item"]
     # 2099-01-01T00:00:00Z + 30 days, in epoch seconds (DynamoDB TTL's format)
     assert item["expiresAt"] == {"N": "4073500800"}
+
+
+@pytest.mark.parametrize(
+    ("window", "code"),
+    [
+        (
+            {"saleStartsAt": "2020-01-01T00:00:00Z", "saleEndsAt": "2020-01-02T00:00:00Z"},
+            "SALE_NOT_ACTIVE",
+        ),
+        ({"saleStartsAt": "2099-01-01T00:00:00Z"}, "SALE_NOT_ACTIVE"),
+        ({}, "OUT_OF_STOCK"),
+    ],
+)
+def test_a_closed_sale_says_closed_whatever_its_stock(
+    shop: Shop, window: dict[str, str], code: str
+) -> None:
+    # Regression (adversarial run): an ended sale with no stock left answered
+    # OUT_OF_STOCK, as if waiting for a restock could help.
+    shop.put_product(stock=0, **window)
+    response = shop.order()
+    assert (response.status_code, response.json_body["code"]) == (409, code)
+    assert shop.order().json_body["code"] == code  # and from memory, the same

@@ -93,6 +93,10 @@ def test_unknown_product_is_404(shop: Shop) -> None:
         {"stock": "5"},
         {"maxPerUser": 0},
         {"imageUrl": "javascript:alert(1)"},
+        # Regression (adversarial run): protocol-relative, so another host's image.
+        {"imageUrl": "//evil.example/x.png"},
+        {"imageUrl": "/\\evil.example/x.png"},
+        {"imageUrl": "https://"},
         {"saleStartsAt": "2026-11-27T00:00:00"},
         {"saleStartsAt": "tomorrow"},
         {"saleStartsAt": "2026-11-28T00:00:00Z", "saleEndsAt": "2026-11-27T00:00:00Z"},

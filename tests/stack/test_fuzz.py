@@ -283,3 +283,41 @@ def test_extreme_dates_are_refused_or_stored_canonically(fuzzed_stack: Stack) ->
             assert set(reply.body) == {"code", "message"}
 
     check()
+
+
+def raw_exchange(stack: Stack, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One request written byte for byte; the status, headers and body read back."""
+    import socket
+
+    with socket.create_connection((stack.host, stack.api_port), timeout=30) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize(
+    ("request_line", "extra", "status", "code"),
+    [
+        ("TRACE /products HTTP/1.1", "", 405, "METHOD_NOT_ALLOWED"),
+        ("FOO /products HTTP/1.1", "", 405, "METHOD_NOT_ALLOWED"),
+        ("get /products HTTP/1.1", "", 405, "METHOD_NOT_ALLOWED"),
+        ("PROPFIND /orders HTTP/1.1", "", 405, "METHOD_NOT_ALLOWED"),
+        ("POST /orders HTTP/1.1", "Content-Length: abc\r\n", 400, "INVALID_REQUEST"),
+        ("GET /products HTTP/1.1", f"X-Big: {'a' * 70000}\r\n", 431, "INVALID_REQUEST"),
+    ],
+)
+def test_what_never_reaches_a_route_is_answered_in_the_contract_shape(
+    fuzzed_stack: Stack, request_line: str, extra: str, status: int, code: str
+) -> None:
+    # Regression (adversarial run): http.server answered these with an HTML page
+    # (501, 431) or closed the connection without a word (Content-Length: abc).
+    request = f"{request_line}\r\nHost: x\r\n{extra}Connection: close\r\n\r\n".encode()
+    got, headers, body = raw_exchange(fuzzed_stack, request)
+    assert (got, headers["content-type"]) == (status, "application/json"), body
+    assert json.loads(body)["code"] == code
+    assert set(json.loads(body)) == {"code", "message"}
