@@ -96,14 +96,15 @@ browser:
 		echo "==> installing Chromium (apt) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# The tests without a stack share both cores (a file stays on one worker:
-# `chalice package` keeps a cache in the project); the stack tests run one at a
-# time, as each stack wants both cores.
+# Two workers, a test file staying on one (`chalice package` keeps a cache in
+# the project; each stack test file starts its own stack on free ports). The
+# stack tests spend much of their time waiting on the stack, so two stacks at
+# once take about two thirds of the time one after the other.
 unit: deps browser lambda-venv
-	@echo "==> pytest (no stack, both cores)"
+	@echo "==> pytest (no stack, two workers)"
 	@$(BIN)/pytest -m "not stack" -n 2 --dist loadfile --durations=5
-	@echo "==> pytest (local stack, browser)"
-	@$(BIN)/pytest -m stack --durations=15
+	@echo "==> pytest (local stack, browser; two workers)"
+	@$(BIN)/pytest -m stack -n 2 --dist loadfile --durations=15
 
 test: lint infra-check ui-test ui-build unit
 

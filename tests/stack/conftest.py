@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,8 +81,12 @@ class Stack:
 
 @contextmanager
 def running_stack(name: str, **env: str) -> Iterator[Stack]:
-    """`python -m local.stack` on free ports, stopped with Ctrl-C (SIGINT) after."""
-    with launched(Path(ROOT, "build", f"{name}.log"), extra=env) as ports:
+    """`python -m local.stack` on free ports, stopped with Ctrl-C (SIGINT) after;
+    its output in build/<name>.log (one per pytest-xdist worker: each worker
+    starts its own stacks)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    log = Path(ROOT, "build", f"{name}-{worker}.log" if worker else f"{name}.log")
+    with launched(log, extra=env) as ports:
         yield Stack(ports.api, ports.emulator, ports.ui)
 
 
