@@ -243,7 +243,7 @@ def test_live_view_costs_the_same_requests_however_many_orders(shop: Shop, topic
         return calls
 
     few = requests_for_live()
-    for n in range(120):
+    for n in range(40):
         shop.order(userId=f"u{n}")
     stream(shop).drain()
     many = requests_for_live()
