@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.stack.axe import assert_accessible
-from tests.stack.conftest import Stack
+from tests.stack.conftest import Stack, running_stack
 from tests.stack.test_shop_ui import SCREENSHOTS, Shopper, shared_chromium, total_stock
 
 pytestmark = pytest.mark.stack
@@ -38,6 +38,15 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    # A stack of its own: the console counts orders from the Orders stream, and
+    # a backlog other test files left on a shared stack's stream (thousands of
+    # orders) held the count back past any sensible wait.
+    with running_stack("console-stack") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
