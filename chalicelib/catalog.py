@@ -22,7 +22,6 @@ from botocore.exceptions import ClientError
 
 from chalicelib import contract, instants
 from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
-from chalicelib.observability import logger
 from chalicelib.validation import ProductInput
 
 Item = dict[str, dict[str, Any]]
@@ -318,8 +317,9 @@ class Catalog:
         """Add `units` to a product's stock, spread over its stock items, in one
         transaction conditional on the product not having been replaced meanwhile
         and on no item holding more than it did when read (orders only lower it;
-        a cancel or another restock meanwhile means reading again), so the
-        stock never passes the contract's maximum."""
+        a cancel or another restock meanwhile means reading again), so no
+        restock takes the stock past the contract's maximum. (A cancel may
+        later return units above it: they were sold from under it.)"""
         for _ in range(PUT_ATTEMPTS):
             snapshot = read(self._client, self._table, product_id)
             if snapshot is None:
@@ -367,6 +367,13 @@ class Catalog:
             if snapshot is None:
                 raise ProductNotFound(f"product {product_id} does not exist")
             product = snapshot.product
+            # The end is the moment its write is sent, not when it was asked for:
+            # orders that commit meanwhile (judged on the old window) then carry
+            # an earlier createdAt. Only the write's own latency is left, in
+            # which an order can still commit with a later one; moving the end
+            # after its commit would re-open the sale for orders stamped in
+            # between, so it is not moved.
+            moment = max(moment, instants.now())
             if product.sale_ends_at is not None and product.sale_ends_at <= moment:
                 return product
             starts = product.sale_starts_at
@@ -397,41 +404,9 @@ class Catalog:
                     raise
                 time.sleep(random.uniform(0, 0.05))
                 continue
-            ended = self._settle_end(ended, writes)
             self._changed(product_id)
             return ended
         raise Busy("the product is being changed by someone else; try again")
-
-    def _settle_end(self, ended: Product, writes: builtins.list[dict[str, Any]]) -> Product:
-        """Move a committed end to the moment it took effect. Orders that committed
-        before it were judged on the old window and may carry a later `createdAt`
-        than the end written (it was chosen before the write); an end recorded
-        after its commit is later than all of them. Best effort: if this write
-        loses, the sale stays ended at the first moment."""
-        assert ended.sale_ends_at is not None
-        settled = instants.now()
-        if settled <= ended.sale_ends_at:
-            return ended
-        first = {"S": instants.canonical(ended.sale_ends_at)}
-        later = {"S": instants.canonical(settled)}
-        moves = [
-            {
-                "Update": {
-                    "TableName": write["Update"]["TableName"],
-                    "Key": write["Update"]["Key"],
-                    "UpdateExpression": "SET saleEndsAt = :later",
-                    "ConditionExpression": "saleEndsAt = :first",
-                    "ExpressionAttributeValues": {":first": first, ":later": later},
-                }
-            }
-            for write in writes
-        ]
-        try:
-            self._client.transact_write_items(TransactItems=moves)
-        except ClientError:
-            logger.warning("the end of sale %s stays at its first moment", ended.product_id)
-            return ended
-        return ended._replace(sale_ends_at=settled)
 
     def snapshot(self, product_id: str) -> Snapshot | None:
         """The product and its stock items now (strongly consistent, uncached)."""

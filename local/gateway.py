@@ -12,6 +12,7 @@ from typing import Any
 
 from chalice import local as chalice_local
 
+from chalicelib.contract import MAX_BODY_BYTES
 from chalicelib.errors import FlashSaleError, InvalidRequest, MethodNotAllowed, NotFound
 
 
@@ -49,19 +50,26 @@ def _install_server_errors() -> None:
     if getattr(handler.send_error, "contract_shaped", False):
         return
     generic = handler._generic_handle
+    with_body = handler._send_http_response_with_body
 
     def send_error(self: Any, code: int, message: str | None = None, explain: Any = None) -> None:
         # http.server answers 501 for a method without a do_<METHOD>: for the
-        # contract that is a method this API does not allow.
+        # contract that is a method this API does not allow. Anything else it
+        # refuses (a malformed request line, HTTP/2 over this socket: 505,
+        # oversized headers) is a request the API cannot read.
         error: FlashSaleError
         if code == 501:
-            error = MethodNotAllowed(f"method {self.command} is not allowed")
+            error, status = MethodNotAllowed(f"method {self.command} is not allowed"), 405
         else:
             error = InvalidRequest(message or "the request could not be read")
-        status = error.status if code == 501 else code
+            status = 400 if code >= 500 else code
+        if self.request_version == "HTTP/0.9":
+            # Refused before its version was read: answer with a status line and
+            # headers anyway (http.server would send the bare body).
+            self.request_version = "HTTP/1.1"
         body = json.dumps({"code": error.code, "message": error.message}).encode()
         self.close_connection = True
-        self.send_response(status, message)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body)))
@@ -70,13 +78,31 @@ def _install_server_errors() -> None:
             self.wfile.write(body)
 
     def generic_handle(self: Any) -> None:
-        length = self.headers.get("content-length", "0")
-        if not (length.isascii() and length.isdigit()):
-            self.send_error(400, "Content-Length is not a number of bytes")
+        lengths = self.headers.get_all("content-length") or ["0"]
+        length = lengths[0].strip()
+        if len(set(lengths)) > 1 or not (length.isascii() and length.isdigit()):
+            self.send_error(400, "Content-Length is not one number of bytes")
+            return
+        if int(length) > MAX_BODY_BYTES:
+            # Refused unread, as the API would refuse it read.
+            self.send_error(400, f"request body is larger than {MAX_BODY_BYTES} bytes")
             return
         generic(self)
 
+    def send_with_body(self: Any, code: int, headers: Any, body: str | bytes) -> None:
+        if self.command != "HEAD":
+            with_body(self, code, headers, body)
+            return
+        # A HEAD answer has no body: written anyway (as chalice does), it would
+        # run into the next response on a kept-alive connection.
+        encoded = body if isinstance(body, bytes) else body.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(encoded)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
+
     send_error.contract_shaped = True  # type: ignore[attr-defined]
     handler.send_error = send_error
+    handler._send_http_response_with_body = send_with_body  # type: ignore[method-assign]
     for method in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS"):
         setattr(handler, f"do_{method}", generic_handle)

@@ -44,6 +44,9 @@ def launched(
         "API_PORT": str(ports.api),
         "EMULATOR_PORT": str(ports.emulator),
         "UI_PORT": str(ports.ui),
+        # One Vite dependency cache per stack (under frontend/): two dev servers
+        # pre-bundling into one cache at once can break each other.
+        "VITE_CACHE_DIR": f"node_modules/.vite-{log.stem}",
     }
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:

@@ -168,13 +168,14 @@ def test_operators_create_restock_and_end_a_sale(shop: Shop, topic: None) -> Non
 
 
 def test_an_ended_sale_ends_after_every_order_it_accepted(shop: Shop) -> None:
-    # Regression (adversarial run): the end was written with the moment chosen
-    # before its write, so an order that committed in between (judged on the old
-    # window) carried a createdAt after the sale's recorded end.
+    # Regression (adversarial run): the end was written with the moment it was
+    # asked for, before its consistent read of every shard, so an order that
+    # committed in between (judged on the old window) carried a createdAt after
+    # the sale's recorded end.
     admin(shop, "PUT", "/sales/s1", {"name": "Lamp", "price": 10, "stock": 60})
-    chosen = instants.now()  # the end's moment, chosen ...
-    order = shop.order(productId="s1").json_body  # ... then an order commits ...
-    ended = wiring.catalog().end_sale("s1", chosen)  # ... then the end
+    asked = instants.now()  # the end is asked for ...
+    order = shop.order(productId="s1").json_body  # ... an order commits ...
+    ended = wiring.catalog().end_sale("s1", asked)  # ... then the end is written
     assert ended.sale_ends_at is not None
     assert instants.parse(order["createdAt"]) < ended.sale_ends_at
     stored = wiring.catalog().snapshot("s1")

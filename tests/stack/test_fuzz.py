@@ -309,6 +309,17 @@ def raw_exchange(stack: Stack, request: bytes) -> tuple[int, dict[str, str], byt
         ("PROPFIND /orders HTTP/1.1", "", 405, "METHOD_NOT_ALLOWED"),
         ("POST /orders HTTP/1.1", "Content-Length: abc\r\n", 400, "INVALID_REQUEST"),
         ("GET /products HTTP/1.1", f"X-Big: {'a' * 70000}\r\n", 431, "INVALID_REQUEST"),
+        # Found by review: a bare JSON body with no status line, a 505, a dropped
+        # connection (MemoryError) and a second request smuggled in the body.
+        ("GET / HTTP/2.0", "", 400, "INVALID_REQUEST"),
+        ("GETPRODUCTS", "", 400, "INVALID_REQUEST"),
+        ("POST /orders HTTP/1.1", "Content-Length: 99999999999999\r\n", 400, "INVALID_REQUEST"),
+        (
+            "POST /orders HTTP/1.1",
+            "Content-Length: 2\r\nContent-Length: 40\r\n",
+            400,
+            "INVALID_REQUEST",
+        ),
     ],
 )
 def test_what_never_reaches_a_route_is_answered_in_the_contract_shape(
@@ -321,3 +332,20 @@ def test_what_never_reaches_a_route_is_answered_in_the_contract_shape(
     assert (got, headers["content-type"]) == (status, "application/json"), body
     assert json.loads(body)["code"] == code
     assert set(json.loads(body)) == {"code", "message"}
+
+
+def test_a_head_answer_has_no_body_on_a_kept_alive_connection(fuzzed_stack: Stack) -> None:
+    # Found by review: chalice local wrote HEAD's body, which then ran into the
+    # next response on the same connection.
+    import http.client
+
+    connection = http.client.HTTPConnection(fuzzed_stack.host, fuzzed_stack.api_port, timeout=30)
+    try:
+        connection.request("HEAD", "/health")
+        head = connection.getresponse()
+        assert head.read() == b""
+        connection.request("GET", "/health")
+        after = connection.getresponse()
+        assert after.status == 200 and json.loads(after.read())
+    finally:
+        connection.close()
