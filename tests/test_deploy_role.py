@@ -124,6 +124,9 @@ TERRAFORM: dict[tuple[str, ...], set[Need]] = {
         "AddPermission", "RemovePermission", "GetPolicy")},
     ("data", "aws_lambda_function"): {(f"lambda:{a}", FUNCTION) for a in (
         "GetFunction", "GetFunctionCodeSigningConfig", "ListVersionsByFunction")},
+    ("resource", "aws_lambda_function_event_invoke_config"): {(f"lambda:{a}", FUNCTION) for a in (
+        "PutFunctionEventInvokeConfig", "GetFunctionEventInvokeConfig",
+        "UpdateFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig")},
     ("resource", "aws_lambda_event_source_mapping"): {(f"lambda:{a}", "*") for a in (
         "CreateEventSourceMapping", "GetEventSourceMapping", "UpdateEventSourceMapping",
         "DeleteEventSourceMapping")},

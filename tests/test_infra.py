@@ -394,6 +394,7 @@ ALARMS = {
     "stream_iterator_age": "AWS/Lambda",
     "dlq_depth": "AWS/SQS",
     "mail_dlq_depth": "AWS/SQS",
+    "feedback_dlq_depth": "AWS/SQS",
     "mail_late": "AWS/SQS",
     "ses_bounce_rate": "AWS/SES",
     "ses_complaint_rate": "AWS/SES",

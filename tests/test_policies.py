@@ -172,8 +172,9 @@ def needs(call: Call, stage: str) -> set[Need]:
 
 
 def runtime_needs(stage: str, function: str) -> set[Need]:
-    """What Lambda itself does with the function's role: logs and X-Ray, and for the
-    notifier its stream mapping and the mapping's on-failure destination."""
+    """What Lambda itself does with the function's role: logs and X-Ray, for the
+    notifier its stream mapping and the mapping's on-failure destination, for the
+    mailer its queue, for the feedback handler its on-failure destination."""
     log_group = (
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-{stage}-{function}"
     )
@@ -183,8 +184,17 @@ def runtime_needs(stage: str, function: str) -> set[Need]:
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
     }
-    if function in ("api_handler", "record_email_feedback"):
+    if function == "api_handler":
         return common
+    if function == "record_email_feedback":
+        # Lambda sends an event it gave up on to its on-failure destination
+        # (encrypted with the stage's key) with the function's role.
+        dlq = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-email-feedback-dlq"
+        return common | {
+            ("sqs:SendMessage", dlq),
+            ("kms:GenerateDataKey", KEY),
+            ("kms:Decrypt", KEY),
+        }
     if function == "send_emails":
         # Its event source mapping reads the mail queue with the function's role.
         queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-mail"

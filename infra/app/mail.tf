@@ -19,6 +19,10 @@ data "aws_sns_topic" "email_feedback" {
   name = "${local.name}-email-feedback"
 }
 
+data "aws_sqs_queue" "feedback_dlq" {
+  name = "${local.name}-email-feedback-dlq"
+}
+
 # Mail queue -> send_emails. A record that fails (SES throttling beyond the
 # mailer's own retries, a read that failed) is reported on its own and comes
 # back after the queue's visibility timeout; the queue's redrive policy sends
@@ -43,6 +47,20 @@ resource "aws_lambda_permission" "email_feedback" {
   function_name = data.aws_lambda_function.record_email_feedback.function_name
   principal     = "sns.amazonaws.com"
   source_arn    = data.aws_sns_topic.email_feedback.arn
+}
+
+# SNS invokes it asynchronously: Lambda retries a failed event twice, then sends
+# it here instead of dropping it.
+resource "aws_lambda_function_event_invoke_config" "record_email_feedback" {
+  function_name                = data.aws_lambda_function.record_email_feedback.function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+
+  destination_config {
+    on_failure {
+      destination = data.aws_sqs_queue.feedback_dlq.arn
+    }
+  }
 }
 
 resource "aws_sns_topic_subscription" "email_feedback" {

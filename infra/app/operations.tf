@@ -14,6 +14,7 @@ locals {
   dlq_name          = "${local.name}-notify-dlq"
   mail_queue_name   = data.aws_sqs_queue.mail.name
   mail_dlq_name     = "${local.name}-mail-dlq"
+  feedback_dlq_name = "${local.name}-email-feedback-dlq"
 }
 
 resource "aws_cloudwatch_dashboard" "sale" {
@@ -34,6 +35,7 @@ resource "aws_cloudwatch_dashboard" "sale" {
     mailer_function = local.mailer_function
     mail_queue      = local.mail_queue_name
     mail_dlq        = local.mail_dlq_name
+    feedback_dlq    = local.feedback_dlq_name
   })
 }
 
@@ -228,6 +230,24 @@ resource "aws_cloudwatch_metric_alarm" "mail_dlq_depth" {
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = local.mail_dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# A bounce or complaint the feedback handler could not record (SES's own
+# account-level suppression list still holds the address).
+resource "aws_cloudwatch_metric_alarm" "feedback_dlq_depth" {
+  alarm_name          = "${local.name}-email-feedback-dlq-not-empty"
+  alarm_description   = "Bounces or complaints were not recorded: fix the cause, then feed ${local.feedback_dlq_name}'s messages to record_email_feedback."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = local.feedback_dlq_name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1

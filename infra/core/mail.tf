@@ -133,6 +133,16 @@ resource "aws_sesv2_configuration_set" "mail" {
 
 # SES publishes the set's bounces and complaints here; record_email_feedback
 # is its subscriber (infra/app).
+# What record_email_feedback could not record after Lambda's two async retries
+# (its on-failure destination, infra/app): a bounce or complaint not yet
+# suppressed. SES's account-level suppression list still holds the address;
+# alarm in infra/app.
+resource "aws_sqs_queue" "feedback_dlq" {
+  name                      = "${local.name}-email-feedback-dlq"
+  message_retention_seconds = 1209600 # 14 days, SQS's longest
+  kms_master_key_id         = aws_kms_key.data.arn
+}
+
 resource "aws_sns_topic" "email_feedback" {
   name              = "${local.name}-email-feedback"
   kms_master_key_id = aws_kms_key.data.arn

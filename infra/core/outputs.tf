@@ -43,6 +43,10 @@ output "notify_dlq_arn" {
   value = aws_sqs_queue.notify_dlq.arn
 }
 
+output "feedback_dlq_arn" {
+  value = aws_sqs_queue.feedback_dlq.arn
+}
+
 output "user_pool_arn" {
   value = aws_cognito_user_pool.shoppers.arn
 }
