@@ -302,16 +302,11 @@ class Catalog:
             old_shards = int((current or {}).get("shards", {"N": "1"})["N"])
             product = _new_product(spec, shards)
             writes = _put_writes(self._table, product, current, old_shards)
-            try:
-                self._client.transact_write_items(TransactItems=writes)
-            except ClientError as exc:
-                if not _lost_race(exc):
-                    raise
-                time.sleep(random.uniform(0, 0.05))
+            if not self._won(writes):
                 continue
             self._changed(product.product_id)
             return product
-        raise Busy("the product is being changed by someone else; try again")
+        raise _busy()
 
     def restock(self, product_id: str, units: int) -> Product:
         """Add `units` to a product's stock, spread over its stock items, in one
@@ -321,9 +316,7 @@ class Catalog:
         restock takes the stock past the contract's maximum. (A cancel may
         later return units above it: they were sold from under it.)"""
         for _ in range(PUT_ATTEMPTS):
-            snapshot = read(self._client, self._table, product_id)
-            if snapshot is None:
-                raise ProductNotFound(f"product {product_id} does not exist")
+            snapshot = self._existing(product_id)
             if snapshot.product.stock + units > contract.MAX_STOCK:
                 raise InvalidRequest(
                     f"units: the stock would pass {contract.MAX_STOCK}"
@@ -348,24 +341,17 @@ class Catalog:
                 for key, add in adds.items()
                 if add
             ]
-            try:
-                self._client.transact_write_items(TransactItems=writes)
-            except ClientError as exc:
-                if not _lost_race(exc):
-                    raise
-                time.sleep(random.uniform(0, 0.05))
+            if not self._won(writes):
                 continue
             self._changed(product_id)
             return snapshot.product._replace(stock=snapshot.product.stock + units)
-        raise Busy("the product is being changed by someone else; try again")
+        raise _busy()
 
     def end_sale(self, product_id: str, moment: datetime) -> Product:
         """Close a sale at `moment` (on the product and every shard, which carry
         the window orders check). A sale that has not started ends unstarted."""
         for _ in range(PUT_ATTEMPTS):
-            snapshot = read(self._client, self._table, product_id)
-            if snapshot is None:
-                raise ProductNotFound(f"product {product_id} does not exist")
+            snapshot = self._existing(product_id)
             product = snapshot.product
             # The end is the moment its write is sent, not when it was asked for:
             # orders that commit meanwhile (judged on the old window) then carry
@@ -397,16 +383,29 @@ class Catalog:
                 }
                 for key in [product_id, *_shard_keys(product_id, product.shards)]
             ]
-            try:
-                self._client.transact_write_items(TransactItems=writes)
-            except ClientError as exc:
-                if not _lost_race(exc):
-                    raise
-                time.sleep(random.uniform(0, 0.05))
+            if not self._won(writes):
                 continue
             self._changed(product_id)
             return ended
-        raise Busy("the product is being changed by someone else; try again")
+        raise _busy()
+
+    def _existing(self, product_id: str) -> Snapshot:
+        snapshot = read(self._client, self._table, product_id)
+        if snapshot is None:
+            raise ProductNotFound(f"product {product_id} does not exist")
+        return snapshot
+
+    def _won(self, writes: builtins.list[dict[str, Any]]) -> bool:
+        """Write one product transaction; False (after a short pause) when another
+        writer got there first, and the caller reads again."""
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if not _lost_race(exc):
+                raise
+            time.sleep(random.uniform(0, 0.05))
+            return False
+        return True
 
     def snapshot(self, product_id: str) -> Snapshot | None:
         """The product and its stock items now (strongly consistent, uncached)."""
@@ -477,6 +476,10 @@ def _put_writes(
         key = {"productId": {"S": shard_key(product.product_id, index)}}
         writes.append({"Delete": {"TableName": table, "Key": key}})
     return writes
+
+
+def _busy() -> Busy:
+    return Busy("the product is being changed by someone else; try again")
 
 
 def _lost_race(exc: ClientError) -> bool:
