@@ -153,6 +153,29 @@ def sell(
     return Sale(arm, wanted, codes, left, requests)
 
 
+def the_two_sales(service: Api, rounds: int, label: str, concurrency: int) -> list[str]:
+    """The issue's two sharded sales: 64 units over 32 shards for 30 buyers asking
+    3-9 (`rounds` times), then 500 buyers asking 1-3 for 300 units over 32 shards."""
+    rows = []
+    for round_ in range(rounds):
+        sale = sell(
+            service,
+            {"name": "Tiny", "price": 5, "stock": 64, "shards": 32},
+            [3 + (i * 5 + round_) % 7 for i in range(30)],
+            30,
+        )
+        rows.append(sale.line(f"64/32/30{label} round {round_ + 1}"))
+    say(f"500 buyers asking 1-3 units, 300 units over 32 shards{label}")
+    sale = sell(
+        service,
+        {"name": "Doorbuster", "price": 5, "stock": 300, "shards": 32},
+        [1 + i % 3 for i in range(500)],
+        concurrency,
+    )
+    rows.append(sale.line(f"500/300/32{label}"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="FlashSale flash-sale figures")
     parser.add_argument("--requests", type=int, default=1000)
@@ -194,41 +217,11 @@ def main() -> None:
             )
 
         say("64 units over 32 shards, 30 concurrent buyers asking 3-9 units (5 rounds)")
-        for round_ in range(5):
-            sale = sell(
-                service,
-                {"name": "Tiny", "price": 5, "stock": 64, "shards": 32},
-                [3 + (i * 5 + round_) % 7 for i in range(30)],
-                30,
-            )
-            rows.append(sale.line(f"64/32/30 round {round_ + 1}"))
-
-        say("500 buyers asking 1-3 units, 300 units over 32 shards")
-        sale = sell(
-            service,
-            {"name": "Doorbuster", "price": 5, "stock": 300, "shards": 32},
-            [1 + i % 3 for i in range(500)],
-            c,
-        )
-        rows.append(sale.line("500/300/32"))
+        rows.extend(the_two_sales(service, 5, "", c))
 
     with api(containers=args.containers) as service:
         say(f"the same two sales through {args.containers} containers (their hints differ)")
-        for round_ in range(3):
-            sale = sell(
-                service,
-                {"name": "Tiny", "price": 5, "stock": 64, "shards": 32},
-                [3 + (i * 5 + round_) % 7 for i in range(30)],
-                30,
-            )
-            rows.append(sale.line(f"64/32/30, {args.containers} containers, round {round_ + 1}"))
-        sale = sell(
-            service,
-            {"name": "Doorbuster", "price": 5, "stock": 300, "shards": 32},
-            [1 + i % 3 for i in range(500)],
-            c,
-        )
-        rows.append(sale.line(f"500/300/32, {args.containers} containers"))
+        rows.extend(the_two_sales(service, 3, f" ({args.containers} containers)", c))
 
     with api() as service:
         say("shard sweep: 200 units sold to the last unit, 200 buyers asking 1-3")
