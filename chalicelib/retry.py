@@ -25,7 +25,7 @@ class Backoff(NamedTuple):
 
     def ceiling(self, attempt: int) -> float:
         """The longest pause before retry number `attempt + 1`."""
-        return min(self.cap, self.base * 2 ** max(attempt, 0))
+        return min(self.cap, self.base * 2.0 ** max(attempt, 0))
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """A pause drawn uniformly from [0, ceiling(attempt)]."""
