@@ -1,4 +1,6 @@
-"""Start the real local stack (`python -m local.stack`) once for these tests."""
+"""Start the real local stack (`python -m local.stack`) once for these tests.
+
+Every test here is marked `stack` (tests/lanes.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from chalicelib import settings
 from local import client
 from local.launch import launched
 from local.stack import ROOT, emulator_client, emulator_environment
+from tests.lanes import folder_marker
+
+pytest_collection_modifyitems = folder_marker(__file__, "stack")
 
 
 class Stack:

@@ -30,7 +30,6 @@ from tests.stack.axe import assert_accessible
 from tests.stack.conftest import Stack, running_stack
 from tests.stack.test_shop_ui import SCREENSHOTS, Shopper, shared_chromium, total_stock
 
-pytestmark = pytest.mark.stack
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {
     "viewport": {"width": 390, "height": 844},

@@ -8,13 +8,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from local.client import Reply
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import new_product, rush
-
-pytestmark = pytest.mark.stack
 
 
 def test_120_buyers_on_40_units_half_cancelling_at_once(stack: Stack) -> None:

@@ -14,12 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
 from local.client import Reply
 from tests.stack.conftest import Stack
-
-pytestmark = pytest.mark.stack
 
 
 def rush(count: int, buy: Callable[[int], Reply]) -> list[Reply]:

@@ -20,8 +20,6 @@ from local.stack import ROOT, emulator_environment
 from tests.stack.conftest import Stack, running_stack
 from tests.stack.test_concurrency import new_product, rush
 
-pytestmark = pytest.mark.stack
-
 
 @pytest.fixture(scope="module")
 def mail_stack() -> Iterator[Stack]:

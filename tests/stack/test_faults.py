@@ -22,8 +22,6 @@ from local.stack import ROOT, emulator_client, emulator_environment
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import assert_invariants, new_product, rush
 
-pytestmark = pytest.mark.stack
-
 
 def mailbox_for(stack: Stack, product_id: str) -> Mailbox:
     return Mailbox(

@@ -24,7 +24,6 @@ from schemathesis.checks import not_a_server_error
 from api.openapi import generate
 from tests.stack.conftest import Stack, running_stack
 
-pytestmark = pytest.mark.stack
 OPERATIONS = [
     ("/health", "GET"),
     ("/products", "GET"),

@@ -19,7 +19,6 @@ from local.client import Reply
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import new_product, rush
 
-pytestmark = pytest.mark.stack
 API = "flashsale-api"
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from loadtest.local import run
-
-pytestmark = pytest.mark.stack
 
 
 def test_headless_locust_run_against_the_local_stack_has_no_failures() -> None:

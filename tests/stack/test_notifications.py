@@ -7,15 +7,11 @@ import sys
 import time
 import uuid
 
-import pytest
-
 from local.delivery import NOTIFY_DLQ, DeadLetterQueue, Mailbox
 from local.stack import ROOT, emulator_client
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import assert_invariants, new_product, rush
 from tests.stack.test_faults import buy, confirmations, mailbox_for
-
-pytestmark = pytest.mark.stack
 
 
 def test_100_concurrent_orders_send_100_matching_messages(stack: Stack) -> None:

@@ -21,7 +21,6 @@ from tests.stack.axe import assert_accessible
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import new_product, shard_stocks
 
-pytestmark = pytest.mark.stack
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--no-sandbox",

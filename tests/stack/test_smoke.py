@@ -5,13 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from local.launch import free_port
 from local.stack import ROOT
 from tests.stack.conftest import Stack
-
-pytestmark = pytest.mark.stack
 
 
 def smoke(*args: str) -> subprocess.CompletedProcess[str]:

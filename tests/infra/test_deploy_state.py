@@ -22,7 +22,7 @@ from local.emulator import Emulator
 from local.launch import free_port
 from local.stack import emulator_client
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"
 
 

@@ -27,7 +27,7 @@ from local.delivery import StreamPoller
 from local.mail import QueuePoller
 from tests.conftest import Shop
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def outbox() -> list[dict[str, Any]]:

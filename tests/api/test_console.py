@@ -15,8 +15,8 @@ from botocore.config import Config
 import app as application
 from chalicelib import aws, instants, wiring
 from local.delivery import StreamPoller
+from tests.api.test_auth import invoke
 from tests.conftest import Shop
-from tests.test_auth import invoke
 
 
 def cancel(shop: Shop, order_id: str, body: Any = None) -> Any:

@@ -22,7 +22,7 @@ from local.delivery import StreamPoller
 from local.mail import QueuePoller
 from tests.conftest import Shop
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 FUNCTIONS = ("api_handler", "notify_orders", "send_emails", "record_email_feedback")
 POLICY_NAMES = {

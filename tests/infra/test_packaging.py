@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # `make lambda-venv` builds it from requirements.txt and the pinned chalice.
 CHALICE = ROOT / "build" / "lambda-py313" / "bin" / "chalice"
 RUNTIME = "python3.13"

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from deploy import chalice_state, smoke
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
 ACCOUNT = "111122223333"
 REGION = "us-east-1"

@@ -17,7 +17,7 @@ from deploy import stage
 from infra import stage_config
 from local import resources
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 
 def _clean(value: Any) -> Any:

@@ -16,7 +16,7 @@ import pytest
 import app as application
 from chalicelib import observability
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

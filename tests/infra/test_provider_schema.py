@@ -10,7 +10,7 @@ import pytest
 
 from infra import provider_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROVIDER = "5.100.0"
 
 # Needs the npm package `make test` installs: `make check` leaves these out.
