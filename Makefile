@@ -124,13 +124,13 @@ bench: deps
 loadtest: deps
 	@$(BIN)/python -m loadtest.local
 
-# Post-deploy smoke test (README: Production); any Python with boto3 runs it.
+# Post-deploy smoke test (docs/production.md); any Python with boto3 runs it.
 SMOKE_PYTHON = $(if $(wildcard $(LAMBDA_VENV)/bin/python),$(LAMBDA_VENV)/bin/python,$(BIN)/python)
 smoke:
 	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=https://<distribution> [SMOKE_ARGS=...]"; exit 2; }
 	@$(SMOKE_PYTHON) -m deploy.smoke --base-url "$(BASE_URL)" $(SMOKE_ARGS)
 
-# Send the confirmations the notifier's dead-letter queue points at (README):
+# Send the confirmations the notifier's dead-letter queue points at (docs/confirmations-and-email.md):
 # make replay-dlq STAGE=prod [DRY_RUN=1], or STAGE=local against `make run`.
 STAGE ?= local
 replay-dlq: $(DEPS)

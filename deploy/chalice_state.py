@@ -150,7 +150,7 @@ def restore(
             raise NoSavedState(
                 f"{stages.function_name(stage, 'api_handler')} exists but s3://{bucket}/"
                 f"{keys(stage).state} does not: put that stage's deployed state there "
-                "(README: Production) before deploying"
+                "(docs/production.md, Chalice's deployed state) before deploying"
             ) from exc
         target.unlink(missing_ok=True)
         return False

@@ -13,7 +13,8 @@ unmarked that were created up to the batch's last record.
     python -m deploy.replay_dlq --stage local [--endpoint http://127.0.0.1:4566]
 
 Deployed stages use the notifier function's own settings (its environment),
-read with lambda:GetFunctionConfiguration; see README "Replaying the DLQ".
+read with lambda:GetFunctionConfiguration; see docs/confirmations-and-email.md,
+"Replaying the dead-letter queue".
 """
 
 from __future__ import annotations
