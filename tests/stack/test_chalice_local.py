@@ -96,10 +96,24 @@ def test_plain_chalice_local_runs_against_make_emulator(
             assert products.status == 200, products.body
             assert products.body["count"] > 0
             product = next(p for p in products.body["products"] if p["stock"] > 0)
-            order = {"userId": "dev-path", "productId": product["productId"], "quantity": 1}
+            order = {
+                "userId": "dev-path@example.com",
+                "productId": product["productId"],
+                "quantity": 1,
+            }
             placed = client.call("127.0.0.1", port, "POST", "/orders", order)
             assert placed.status == 201, placed.body
             assert placed.body["status"] == "CONFIRMED"
+            # AND the emulator's notifier and mailer confirm it, as under `make run`
+            order_id = placed.body["orderId"]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                said = [line for line in log.read_text().splitlines() if order_id in line]
+                if any("SNS" in line for line in said) and any("email" in line for line in said):
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError(f"order {order_id} not confirmed:\n{log.read_text()}")
     assert "Traceback" not in (tmp_path / "api.log").read_text()
 
 
