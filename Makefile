@@ -19,7 +19,7 @@ CHALICE_PIN := $(shell grep '^chalice==' requirements-dev.txt)
 SCHEMA := build/provider-schema
 SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
-.PHONY: run test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
+.PHONY: run emulator test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
 	replay-dlq lambda-venv provider-schema smoke
 
 $(DEPS): requirements.txt requirements-dev.txt
@@ -38,6 +38,11 @@ deps: $(DEPS) $(UI_DEPS)
 
 run: deps
 	@$(BIN)/python -m local.stack
+
+# The emulator alone (tables, seed, notifier, mailer; EMULATOR_PORT), for a
+# `chalice local --stage local` of your own.
+emulator: $(DEPS)
+	@$(BIN)/python -m local.stack --emulator-only
 
 lint: $(DEPS)
 	@echo "==> ruff"

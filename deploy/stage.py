@@ -39,7 +39,7 @@ def config_environment(stage: str) -> dict[str, str]:
 
 def use_emulator(endpoint: str) -> None:
     """Point every boto3 client of this process at the emulator, with fake credentials."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
         os.environ.pop(name, None)
     os.environ.update(FAKE_CREDENTIALS)
     os.environ["AWS_ENDPOINT_URL"] = endpoint

@@ -2,19 +2,24 @@
 routes answered in the contract's shape (local/gateway.py).
 
 Chalice's dev server keeps socketserver's default backlog of 5, so the burst of
-connections when a sale opens gets reset by the kernel. Everything else is the
-stock `chalice local` command: `python -m local.api local --stage local ...`.
+connections when a sale opens gets reset by the kernel. An AWS_ENDPOINT_URL in
+this process's environment (`make run`'s emulator, on whatever EMULATOR_PORT)
+wins over the local stage's own (local/stage.py). Everything else is the stock
+`chalice local` command: `python -m local.api local --stage local ...`.
 """
 
+import os
 import sys
 
 from chalice import local as chalice_local
-from chalice.cli import main
+from chalice.cli import factory, main
 
-from local import gateway
+from local import gateway, stage
 
 chalice_local.ThreadedHTTPServer.request_queue_size = 1024
 gateway.install()
+if endpoint := os.environ.get(stage.ENDPOINT):
+    stage.endpoint_override(factory.CLIFactory, endpoint)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,16 +8,15 @@ import os
 from typing import Any
 
 from chalice import local as chalice_local
-from chalice.cli import factory
 
-from local import gateway
-from local.stack import ROOT
+from local import gateway, stage
 
 
 def local_server(port: int, quiet: bool = True) -> Any:
     """A local-stage server for app.py on 127.0.0.1:`port`, not yet serving.
-    The stage's environment is applied first, as `chalice local` does."""
-    config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="local")
+    The stage's environment is applied first, as `chalice local` does, on the
+    emulator this process's AWS_ENDPOINT_URL names if it names one."""
+    config = stage.config(endpoint=os.environ.get(stage.ENDPOINT))
     os.environ.update(config.environment_variables)
     import app  # after the environment: the app reads it at import
 

@@ -1,14 +1,17 @@
 """`make run`: the whole local stack on one laptop, no AWS account.
 
 Starts the AWS emulator, creates the tables and topic, seeds demo products,
-serves the API with `chalice local` and the shop UI with Vite's dev server.
+runs the notifier and mailer on the Orders stream and the mail queue, serves
+the API with `chalice local` and the shop UI with Vite's dev server.
+`--emulator-only` (`make emulator`) stops short of the API and the UI: a
+`chalice local --stage local` of your own then runs against it.
 Ctrl-C stops everything it started.
 Ports: EMULATOR_PORT (4566), API_PORT (8000), UI_PORT (5173); HOST (127.0.0.1).
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import logging
 import os
 import signal
@@ -18,7 +21,6 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -26,16 +28,17 @@ import boto3
 
 from chalicelib import settings
 from chalicelib.catalog import Catalog
-from local import resources
+from local import resources, stage
 from local.delivery import NOTIFY_DLQ, DeadLetterQueue, Mailbox, StreamPoller
 from local.emulator import Emulator
 from local.mail import QueuePoller, SentMail
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = stage.ROOT
+# The local stage's region and dummy credentials (its environment in .chalice/config.json).
+_STAGE = stage.environment()
 FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    name: _STAGE[name]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
 }
 
 
@@ -43,21 +46,15 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def stage_environment(stage: str = "local") -> dict[str, str]:
-    """The environment variables .chalice/config.json gives a stage."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config["stages"][stage].get("environment_variables", {}))
-    return env
-
-
 def emulator_environment(endpoint: str, app_id: str = "flashsale-local") -> dict[str, str]:
-    """Point boto3 at the emulator with fake credentials, whatever the shell had."""
+    """The local stage's environment on the emulator at `endpoint`, whatever the
+    shell's AWS setup."""
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
-    env.update(FAKE_CREDENTIALS)
-    env["AWS_ENDPOINT_URL"] = endpoint
+    env.update(stage.environment(endpoint=endpoint))
     env["AWS_SDK_UA_APP_ID"] = app_id
-    env.update(stage_environment())
+    # The unit tests ignore the stage's endpoint (tests/conftest.py); a process
+    # started for the emulator must not.
+    env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "false"
     return env
 
 
@@ -160,19 +157,39 @@ def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Threa
     return threads + mail.run(stop)
 
 
-def main() -> int:
+def serve_api_yourself(endpoint: str) -> None:
+    """How to run the API on this emulator with Chalice's own command."""
+    configured = stage.environment()[stage.ENDPOINT]
+    if endpoint == configured:
+        say("API: run `chalice local --stage local` (the local stage's endpoint is this one)")
+    else:
+        say(
+            f"API: the local stage expects the emulator at {configured}; on this one run"
+            f" `AWS_ENDPOINT_URL={endpoint} python -m local.api local --stage local`"
+        )
+    say("ready; Ctrl-C stops the emulator")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--emulator-only",
+        action="store_true",
+        help="the emulator, its resources, seed, notifier and mailer; no API, no UI",
+    )
+    emulator_only = parser.parse_args(argv).emulator_only
     host = os.environ.get("HOST", "127.0.0.1")
-    ports = {
-        name: int(os.environ.get(name, default))
-        for name, default in (("EMULATOR_PORT", "4566"), ("API_PORT", "8000"), ("UI_PORT", "5173"))
-    }
+    services = [("EMULATOR_PORT", "4566")]
+    if not emulator_only:
+        services += [("API_PORT", "8000"), ("UI_PORT", "5173")]
+    ports = {name: int(os.environ.get(name, default)) for name, default in services}
     busy = [f"{name}={port}" for name, port in ports.items() if not port_free(host, port)]
     if busy:
         say(f"port in use: {', '.join(busy)}; stop what holds it or set another port")
         return 1
 
     vite = ROOT / "frontend" / "node_modules" / "vite" / "bin" / "vite.js"
-    if not vite.exists():
+    if not emulator_only and not vite.exists():
         say("frontend/node_modules is missing: run `make run` (it installs the UI)")
         return 1
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -184,8 +201,6 @@ def main() -> int:
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    api_url = f"http://{host}:{ports['API_PORT']}"
-    ui_url = f"http://{host}:{ports['UI_PORT']}"
     emulator = Emulator(host, ports["EMULATOR_PORT"]).start()
     stopping = threading.Event()
     workers: list[threading.Thread] = []
@@ -195,6 +210,12 @@ def main() -> int:
         bootstrap(emulator.url)
         workers = start_delivery(emulator.url, stopping)
         say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
+        if emulator_only:
+            serve_api_yourself(emulator.url)
+            while True:
+                time.sleep(0.5)
+        api_url = f"http://{host}:{ports['API_PORT']}"
+        ui_url = f"http://{host}:{ports['UI_PORT']}"
         api = subprocess.Popen(
             [sys.executable, "-m", "local.api", "local", "--stage", "local", "--no-autoreload",
              "--host", host, "--port", str(ports["API_PORT"])],

@@ -19,6 +19,9 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
 )
+# The local stage names its emulator (AWS_ENDPOINT_URL); in-process moto answers
+# only AWS's own endpoints. (Processes started on an emulator turn this off.)
+os.environ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
 
 import app as application  # noqa: E402
 from chalicelib import settings, wiring  # noqa: E402

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,6 +17,7 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 
 import app as application
 from chalicelib import aws, settings
+from local import client as http_client
 from local import fast_transactions, resources
 from local.delivery import StreamPoller
 from tests.conftest import Shop
@@ -194,3 +197,92 @@ def test_every_transaction_shape_behaves_as_moto_ships_it(
 def test_another_moto_is_refused_loudly() -> None:
     with pytest.raises(fast_transactions.WrongMoto, match=r"5\.2\.5"):
         fast_transactions.install(version="5.3.0")
+
+
+# --- the admin API -------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator() -> Iterator[str]:
+    from local.emulator import Emulator
+    from local.launch import free_port
+
+    running = Emulator("127.0.0.1", free_port()).start()
+    yield running.url
+    running.stop()
+
+
+def admin(url: str, method: str, path: str, body: Any = None) -> Any:
+    host, port = url.removeprefix("http://").split(":")
+    reply = http_client.call(host, int(port), method, f"/_flashsale/{path}", body)
+    assert reply.status == 200, reply.body
+    return reply.body
+
+
+def test_stats_reset_zeroes_every_counter(emulator: str) -> None:
+    # GIVEN a counter of each kind above zero: calls, a throttle, a restart
+    from local.stack import emulator_client
+
+    dynamodb = emulator_client(
+        "dynamodb", emulator, config=Config(retries={"total_max_attempts": 1})
+    )
+    dynamodb.list_tables()
+    admin(emulator, "PUT", "faults", {"throttleRate": 1.0})
+    with pytest.raises(dynamodb.exceptions.ClientError):
+        dynamodb.list_tables()
+    admin(emulator, "PUT", "faults", {})
+    admin(emulator, "POST", "restart", {"downSeconds": 0})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if admin(emulator, "GET", "stats")["restarts"] == 1:
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    before = admin(emulator, "GET", "stats")
+    assert before["restarts"] == 1 and before["faultsInjected"] == {"throttled": 1}
+
+    # WHEN the stats are reset
+    after = admin(emulator, "POST", "stats/reset")
+
+    # THEN nothing counted survives (faultsInjected and restarts did, once)
+    counters = {key: value for key, value in after.items() if key not in FAULT_NAMES}
+    assert counters == {
+        "dynamodb": {},
+        "dynamodbByApp": {},
+        "dynamodbByAppTable": {},
+        "transactionConflictsInjected": 0,
+        "faultsInjected": {},
+        "throttledByApp": {},
+        "restarts": 0,
+    }
+
+
+FAULT_NAMES = {
+    "transactionConflictRate",
+    "hotItemWindowMs",
+    "throttleRate",
+    "snsOutage",
+    "sesThrottleRate",
+}
+
+
+def test_faults_are_one_value_parsed_from_the_admin_document() -> None:
+    from local.emulator import Faults
+
+    assert Faults.parse({}) == Faults()
+    assert set(Faults().to_json()) == FAULT_NAMES
+    parsed = Faults.parse({"throttleRate": 3, "hotItemWindowMs": -1, "snsOutage": True})
+    assert parsed == Faults(throttle_rate=1.0, sns_outage=True)
+    assert Faults.parse(parsed.to_json()) == parsed
+    with pytest.raises(ValueError, match="throtleRate"):
+        Faults.parse({"throtleRate": 0.5})
+
+
+def test_a_misspelt_fault_is_refused_and_changes_nothing(emulator: str) -> None:
+    admin(emulator, "PUT", "faults", {"throttleRate": 0.5})
+    host, port = emulator.removeprefix("http://").split(":")
+    reply = http_client.call(host, int(port), "PUT", "/_flashsale/faults", {"throtleRate": 1})
+    assert reply.status == 400 and "throtleRate" in reply.body["message"]
+    assert admin(emulator, "GET", "stats")["throttleRate"] == 0.5
