@@ -20,7 +20,6 @@ from local.launch import free_port
 from local.stack import port_free
 from local.stage import ENDPOINT, ROOT, environment
 
-pytestmark = pytest.mark.stack
 CHALICE = Path(sys.executable).parent / "chalice"
 # The local stage's own endpoint: what a plain `chalice local --stage local` uses.
 STAGE_ENDPOINT = environment()[ENDPOINT]
