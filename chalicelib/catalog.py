@@ -22,21 +22,14 @@ from botocore.exceptions import ClientError
 
 from chalicelib import contract, instants
 from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
+from chalicelib.model import Item, number
 from chalicelib.validation import ProductInput
 
-Item = dict[str, dict[str, Any]]
 # One shard per this many units, up to MAX_SHARDS: every shard of a fresh
 # product can fill a typical order alone, and a product sold to hundreds of
 # buyers at once never funnels them through one item.
 UNITS_PER_SHARD = 20
 PUT_ATTEMPTS = 5
-
-
-def number(value: Decimal | int) -> int | float:
-    """A JSON number for a DynamoDB number: int when whole, else float."""
-    if isinstance(value, int) or value == value.to_integral_value():
-        return int(value)
-    return float(value)
 
 
 def shards_for(stock: int) -> int:

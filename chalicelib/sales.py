@@ -30,10 +30,11 @@ from typing import Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, instants
-from chalicelib.catalog import Catalog, Product, number
+from chalicelib.catalog import Catalog, Product
 from chalicelib.errors import ProductNotFound
+from chalicelib.model import CANCELLED, CONFIRMED, Order, number
 from chalicelib.observability import logger
-from chalicelib.orders import CANCELLED, CONFIRMED, Order, decode_token, encode_token
+from chalicelib.orders.queries import decode_token, encode_token
 from chalicelib.validation import ProductInput
 
 TOTAL = "total"

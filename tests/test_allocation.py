@@ -15,13 +15,14 @@ from botocore.exceptions import ClientError
 from chalicelib import aws, catalog, settings
 from chalicelib.catalog import Catalog, Product
 from chalicelib.errors import Busy, OutOfStock
-from chalicelib.orders import (
-    MAX_CALLS,
+from chalicelib.model import Order
+from chalicelib.orders import MAX_CALLS, OrderService, plan
+from chalicelib.orders.verdicts import (
+    AlreadyCancelled,
     Attempt,
+    CounterGone,
     KeyReused,
     LimitReached,
-    Order,
-    OrderService,
     ProductGone,
     Replayed,
     Short,
@@ -30,7 +31,7 @@ from chalicelib.orders import (
     Unexplained,
     WindowClosed,
     judge,
-    plan,
+    judge_cancel,
 )
 from chalicelib.validation import OrderRequest
 from tests.conftest import Shop
@@ -168,6 +169,36 @@ def test_judge_says_a_missing_unsharded_product_is_gone() -> None:
     assert found == ProductGone()
 
 
+# --- judge_cancel --------------------------------------------------------------------
+
+CANCELLED_ITEM = {**order_item(), "status": {"S": "CANCELLED"}}
+COUNTER_FAILED = {"Code": FAILED}
+
+
+@pytest.mark.parametrize(
+    ("response", "frees_counter", "verdict"),
+    [
+        # The order item: cancelled meanwhile (the same answer), else changed: read again.
+        (cancelled({"Code": FAILED, "Item": CANCELLED_ITEM}, NONE), False,
+         AlreadyCancelled(Order.from_item(CANCELLED_ITEM))),
+        (cancelled({"Code": FAILED, "Item": order_item()}, NONE), False, Stale()),
+        (cancelled({"Code": FAILED}, NONE), False, Stale()),
+        # The purchase counter expired (TTL): cancel without freeing it.
+        (cancelled(NONE, NONE, COUNTER_FAILED), True, CounterGone()),
+        # A failed last item that is not the counter: the stock was re-sharded.
+        (cancelled(NONE, NONE, COUNTER_FAILED), False, Stale()),
+        (cancelled(NONE, {"Code": FAILED}), False, Stale()),
+        # Come back later.
+        (cancelled(NONE, {"Code": "TransactionConflict"}), True,
+         Transient("TransactionCanceledException")),
+        ({"Error": {"Code": "ThrottlingException"}}, False, Transient("ThrottlingException")),
+        ({"Error": {"Code": "ValidationException"}}, False, Unexplained("ValidationException")),
+    ],
+)  # fmt: skip
+def test_judge_cancel(response: dict[str, Any], frees_counter: bool, verdict: Any) -> None:
+    assert judge_cancel(response, frees_counter) == verdict
+
+
 def test_the_http_layer_and_the_order_loop_share_one_throttling_list() -> None:
     from chalicelib import web
 
@@ -271,13 +302,13 @@ def test_a_product_created_with_defaults_is_sharded(shop: Shop) -> None:
 def test_a_shared_read_reports_what_dynamodb_said_not_the_reservations(shop: Shop) -> None:
     # Regression: a thread reusing another's fresh read got the hints, which hold
     # this container's in-flight reservations: 1 unit left was answered "sold out".
-    from chalicelib.orders import _Budget
+    from chalicelib.orders.service import _Budget
 
     shop.put_product(stock=1, shards=1)
     config = settings.load()
     client = aws.client("dynamodb")
     orders = OrderService(client, config, Catalog(client, config.products_table))
-    product = orders._fresh(orders._product("p1", _Budget(2)), _Budget(2)).product
-    assert orders._reserve(product, 1) == (("p1", 1),)  # an order in flight
-    again = orders._fresh(product, _Budget(2), max_age=60.0)
+    product = orders._read_fresh(orders._product("p1", _Budget(2)), _Budget(2)).product
+    assert orders.stock.reserve(product, 1) == (("p1", 1),)  # an order in flight
+    again = orders._read_fresh(product, _Budget(2), max_age=60.0)
     assert again.stocks == {"p1": 1}
