@@ -102,7 +102,7 @@ def put_product(productId: str) -> dict[str, Any]:
 
     identity.signed_request(app.current_request.context, wiring.config().auth_mode)
     spec = validation.product_request(validation.path_id(productId, "productId"), *_body())
-    return wiring.catalog().put(spec).to_json()
+    return wiring.console().put_product(spec).to_json()
 
 
 @app.route(

@@ -365,15 +365,21 @@ class Console:
         total = self._stats.totals([product_id])[product_id]
         return sale_json(snapshot.product, total, instants.now())
 
-    def save(self, spec: ProductInput) -> dict[str, Any]:
-        """Create or replace a sale; the change of stock is counted for the chart."""
+    def put_product(self, spec: ProductInput) -> Product:
+        """Create or replace a product, counting its change of stock for the
+        chart: every product write goes through here (PUT /products and the
+        console's save), so the live series is right whichever route wrote."""
         before = self._catalog.snapshot(spec.product_id)
         product = self._catalog.put(spec)
         previous = 0 if before is None else before.product.stock
         self._stats.add(
             product.product_id, instants.now(), {"stockDelta": product.stock - previous}
         )
-        return self.sale(product.product_id)
+        return product
+
+    def save(self, spec: ProductInput) -> dict[str, Any]:
+        """Create or replace a sale; the console's view of it."""
+        return self.sale(self.put_product(spec).product_id)
 
     def restock(self, product_id: str, units: int) -> dict[str, Any]:
         """Add units to a sale."""
