@@ -13,14 +13,14 @@ import builtins
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from chalicelib import contract, instants
+from chalicelib import contract, instants, retry
 from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
 from chalicelib.model import Item, number
 from chalicelib.validation import ProductInput
@@ -178,12 +178,6 @@ def read(client: Any, table: str, product_id: str, shards: int | None = None) ->
     return Snapshot(product, stocks)
 
 
-def read_stocks(client: Any, table: str, keys: list[str]) -> dict[str, Item]:
-    """The stock items `keys`, strongly consistent (one BatchGetItem when nothing
-    is throttled)."""
-    return _batch_read(client, table, keys)
-
-
 def _shard_keys(product_id: str, shards: int) -> list[str]:
     return [] if shards == 1 else [shard_key(product_id, i) for i in range(shards)]
 
@@ -192,13 +186,9 @@ def _batch_read(client: Any, table: str, keys: list[str]) -> dict[str, Item]:
     request: dict[str, Any] = {
         table: {"Keys": [{"productId": {"S": key}} for key in keys], "ConsistentRead": True}
     }
-    found: dict[str, Item] = {}
-    while request:
-        response = client.batch_get_item(RequestItems=request)
-        for item in response["Responses"].get(table, []):
-            found[item["productId"]["S"]] = item
-        request = response.get("UnprocessedKeys") or {}
-    return found
+    return {
+        item["productId"]["S"]: item for item in retry.batch_get(client, request).get(table, [])
+    }
 
 
 class Catalog:
@@ -396,7 +386,7 @@ class Catalog:
         except ClientError as exc:
             if not _lost_race(exc):
                 raise
-            time.sleep(random.uniform(0, 0.05))
+            time.sleep(random.uniform(0, retry.RACE.cap))
             return False
         return True
 
@@ -522,8 +512,3 @@ def shard_item(product: Product, index: int, stock: int) -> Item:
         "stock": {"N": str(stock)},
         **guarded_fields(product),
     }
-
-
-def stocks_of(items: Mapping[str, Item], keys: list[str]) -> dict[str, int]:
-    """Units per stock item (a missing item holds none)."""
-    return {key: int(items[key]["stock"]["N"]) if key in items else 0 for key in keys}

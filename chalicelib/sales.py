@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import threading
 import time
 from collections import Counter
@@ -29,7 +28,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws, instants
+from chalicelib import aws, instants, retry
 from chalicelib.catalog import Catalog, Product
 from chalicelib.errors import ProductNotFound
 from chalicelib.model import CANCELLED, CONFIRMED, Order, number
@@ -142,7 +141,7 @@ class SalesStats:
                     raise
             except BotoCoreError:
                 pass
-            self._sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+            self._sleep(retry.DELIVERY.delay(attempt))
         raise RuntimeError(f"could not count {len(pending)} orders; the stream retries them")
 
     def _counting(self, kind: str, orders: list[Order]) -> list[dict[str, Any]]:
@@ -227,12 +226,9 @@ class SalesStats:
                 {"productId": {"S": pid}, "bucket": {"S": TOTAL}}
                 for pid in product_ids[start : start + 100]
             ]
-            request: dict[str, Any] = {self._table: {"Keys": keys}}
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table, []):
-                    found[item["productId"]["S"]] = Counts.from_item(item)
-                request = response.get("UnprocessedKeys") or {}
+            items = retry.batch_get(self._client, {self._table: {"Keys": keys}}, sleep=self._sleep)
+            for item in items.get(self._table, []):
+                found[item["productId"]["S"]] = Counts.from_item(item)
         return found
 
     def since(self, product_id: str, start: datetime) -> tuple[Counts, dict[str, Counts]]:
