@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 # boto3 before Powertools (chalicelib.observability): the other order costs
 # ~15 ms more at every cold start (bench/coldstart.py).
 import boto3  # noqa: F401
-from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer, Response
+from chalice import Chalice, CORSConfig, Response
 
 from chalicelib import identity, observability, wiring
+from chalicelib.console_api import console
+from chalicelib.route_guards import ADMIN, ANY, CATALOG_CACHE, KEYED, NO_STORE, SIGNED_IN
 from chalicelib.web import contract_errors, contract_shaped
 
 # The request contract and its checks (chalicelib.contract/validation, msgspec)
@@ -36,21 +37,8 @@ def framework_errors_in_contract_shape(event: Any, get_response: Any) -> Respons
     return contract_shaped(get_response(event))
 
 
-# Deployed stages: shoppers sign in with Cognito, admins sign requests with IAM.
-# Read at import, as `chalice deploy` reads the routes with the stage's variables.
-SIGNED_IN = None
-ADMIN = None
-if os.environ.get("AUTH_MODE") == identity.COGNITO:
-    SIGNED_IN = CognitoUserPoolAuthorizer(
-        "FlashSaleShoppers", provider_arns=[os.environ["COGNITO_USER_POOL_ARN"]]
-    )
-    ADMIN = IAMAuthorizer()
-# Deployed stages take requests only from their CloudFront distribution, which
-# adds the stage's API key (infra/edge); a direct execute-api call is refused.
-KEYED = os.environ.get("API_KEY_REQUIRED") == "true"
-# Content types are checked by chalicelib so that a wrong one still gets a
-# contract-shaped error instead of Chalice's own body.
-ANY = ["*/*"]
+# The operator console, /admin: the `admins` group on deployed stages.
+app.register_blueprint(console, url_prefix="/admin")
 
 
 def _caller() -> identity.Caller:
@@ -65,11 +53,6 @@ def _body() -> tuple[bytes | None, str | None]:
 @app.route("/health", api_key_required=KEYED)
 def health() -> dict[str, str]:
     return {"status": "ok"}
-
-
-# The catalog is read through a one-second cache here and at the edge.
-CATALOG_CACHE = {"Cache-Control": "public, max-age=1"}
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @app.route("/products", api_key_required=KEYED)
@@ -102,7 +85,7 @@ def put_product(productId: str) -> dict[str, Any]:
 
     identity.signed_request(app.current_request.context, wiring.config().auth_mode)
     spec = validation.product_request(validation.path_id(productId, "productId"), *_body())
-    return wiring.catalog().put(spec).to_json()
+    return wiring.console().put_product(spec).to_json()
 
 
 @app.route(
@@ -168,113 +151,6 @@ def cancel_order(orderId: str) -> Response:
     order_id = validation.path_id(orderId, "orderId")
     order = wiring.orders().cancel(order_id, shopper)
     return Response(order.to_json(), headers=NO_STORE)
-
-
-# --- the operator console: /admin, the `admins` group on deployed stages ---------
-
-
-def _operator() -> None:
-    identity.ensure_admin(_caller())
-
-
-def _sale_id(productId: str) -> str:
-    from chalicelib import validation
-
-    return validation.path_id(productId, "productId")
-
-
-@app.route("/admin/sales", authorizer=SIGNED_IN, api_key_required=KEYED)
-@contract_errors
-def admin_sales() -> Response:
-    _operator()
-    sales = wiring.console().sales()
-    return Response({"sales": sales, "count": len(sales)}, headers=NO_STORE)
-
-
-@app.route(
-    "/admin/sales/{productId}",
-    methods=["PUT"],
-    content_types=ANY,
-    authorizer=SIGNED_IN,
-    api_key_required=KEYED,
-)
-@contract_errors
-def admin_save_sale(productId: str) -> Response:
-    from chalicelib import validation
-
-    _operator()
-    spec = validation.product_request(_sale_id(productId), *_body())
-    return Response(wiring.console().save(spec), headers=NO_STORE)
-
-
-@app.route(
-    "/admin/sales/{productId}/restock",
-    methods=["POST"],
-    content_types=ANY,
-    authorizer=SIGNED_IN,
-    api_key_required=KEYED,
-)
-@contract_errors
-def admin_restock(productId: str) -> Response:
-    from chalicelib import contract, validation
-
-    _operator()
-    body = validation.body(*_body(), contract.RestockBody)
-    return Response(wiring.console().restock(_sale_id(productId), body.units), headers=NO_STORE)
-
-
-@app.route(
-    "/admin/sales/{productId}/end",
-    methods=["POST"],
-    content_types=ANY,
-    authorizer=SIGNED_IN,
-    api_key_required=KEYED,
-)
-@contract_errors
-def admin_end_sale(productId: str) -> Response:
-    from chalicelib import contract, validation
-
-    _operator()
-    validation.optional_body(*_body(), contract.EmptyBody)
-    return Response(wiring.console().end(_sale_id(productId)), headers=NO_STORE)
-
-
-@app.route("/admin/sales/{productId}/live", authorizer=SIGNED_IN, api_key_required=KEYED)
-@contract_errors
-def admin_live(productId: str) -> Response:
-    from chalicelib import contract, validation
-
-    _operator()
-    query = validation.query(app.current_request.query_params, contract.LiveQuery)
-    return Response(wiring.console().live(_sale_id(productId), query.minutes), headers=NO_STORE)
-
-
-@app.route("/admin/sales/{productId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
-@contract_errors
-def admin_orders(productId: str) -> Response:
-    from chalicelib import contract, validation
-
-    _operator()
-    query = validation.query(app.current_request.query_params, contract.AdminOrdersQuery)
-    page = wiring.console().orders(
-        _sale_id(productId), query.limit, query.next_token, query.order_id, query.user_id
-    )
-    return Response(page, headers=NO_STORE)
-
-
-@app.route("/admin/sales/{productId}/orders.csv", authorizer=SIGNED_IN, api_key_required=KEYED)
-@contract_errors
-def admin_orders_csv(productId: str) -> Response:
-    _operator()
-    product_id = _sale_id(productId)
-    return Response(
-        wiring.console().csv(product_id),
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{product_id}-orders.csv"',
-            **NO_STORE,
-        },
-    )
 
 
 # The Orders stream's event source mapping belongs to Terraform (infra/app):

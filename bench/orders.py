@@ -33,7 +33,8 @@ from botocore.config import Config
 
 from chalicelib import instants, settings
 from chalicelib.catalog import Catalog
-from chalicelib.orders import Order, OrderService
+from chalicelib.model import Order
+from chalicelib.orders import OrderService
 from chalicelib.validation import OrderRequest, product_from_dict
 from local import client, resources
 from local.launch import free_port

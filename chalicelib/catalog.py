@@ -13,30 +13,23 @@ import builtins
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from chalicelib import contract, instants
+from chalicelib import contract, instants, retry
 from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
+from chalicelib.model import Item, number
 from chalicelib.validation import ProductInput
 
-Item = dict[str, dict[str, Any]]
 # One shard per this many units, up to MAX_SHARDS: every shard of a fresh
 # product can fill a typical order alone, and a product sold to hundreds of
 # buyers at once never funnels them through one item.
 UNITS_PER_SHARD = 20
 PUT_ATTEMPTS = 5
-
-
-def number(value: Decimal | int) -> int | float:
-    """A JSON number for a DynamoDB number: int when whole, else float."""
-    if isinstance(value, int) or value == value.to_integral_value():
-        return int(value)
-    return float(value)
 
 
 def shards_for(stock: int) -> int:
@@ -185,12 +178,6 @@ def read(client: Any, table: str, product_id: str, shards: int | None = None) ->
     return Snapshot(product, stocks)
 
 
-def read_stocks(client: Any, table: str, keys: list[str]) -> dict[str, Item]:
-    """The stock items `keys`, strongly consistent (one BatchGetItem when nothing
-    is throttled)."""
-    return _batch_read(client, table, keys)
-
-
 def _shard_keys(product_id: str, shards: int) -> list[str]:
     return [] if shards == 1 else [shard_key(product_id, i) for i in range(shards)]
 
@@ -199,13 +186,9 @@ def _batch_read(client: Any, table: str, keys: list[str]) -> dict[str, Item]:
     request: dict[str, Any] = {
         table: {"Keys": [{"productId": {"S": key}} for key in keys], "ConsistentRead": True}
     }
-    found: dict[str, Item] = {}
-    while request:
-        response = client.batch_get_item(RequestItems=request)
-        for item in response["Responses"].get(table, []):
-            found[item["productId"]["S"]] = item
-        request = response.get("UnprocessedKeys") or {}
-    return found
+    return {
+        item["productId"]["S"]: item for item in retry.batch_get(client, request).get(table, [])
+    }
 
 
 class Catalog:
@@ -403,7 +386,7 @@ class Catalog:
         except ClientError as exc:
             if not _lost_race(exc):
                 raise
-            time.sleep(random.uniform(0, 0.05))
+            time.sleep(random.uniform(0, retry.RACE.cap))
             return False
         return True
 
@@ -529,8 +512,3 @@ def shard_item(product: Product, index: int, stock: int) -> Item:
         "stock": {"N": str(stock)},
         **guarded_fields(product),
     }
-
-
-def stocks_of(items: Mapping[str, Item], keys: list[str]) -> dict[str, int]:
-    """Units per stock item (a missing item holds none)."""
-    return {key: int(items[key]["stock"]["N"]) if key in items else 0 for key in keys}

@@ -51,9 +51,8 @@ from botocore.exceptions import (
 )
 
 from chalicelib import instants
-from chalicelib.catalog import number
+from chalicelib.model import CANCELLED, Order, number
 from chalicelib.observability import logger
-from chalicelib.orders import CANCELLED, Order
 
 PLACED_SUBJECT = "Order Placed Successfully"
 CANCELLED_SUBJECT = "Order Cancelled"

@@ -31,9 +31,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import instants
-from chalicelib.catalog import number
+from chalicelib.model import CANCELLED, Order, number
 from chalicelib.observability import logger
-from chalicelib.orders import CANCELLED, Order
 
 SUBJECT = "Order Placed Successfully"
 CANCELLED_SUBJECT = "Order Cancelled"

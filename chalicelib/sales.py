@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import threading
 import time
 from collections import Counter
@@ -29,11 +28,12 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws, instants
-from chalicelib.catalog import Catalog, Product, number
+from chalicelib import aws, instants, retry
+from chalicelib.catalog import Catalog, Product
 from chalicelib.errors import ProductNotFound
+from chalicelib.model import CANCELLED, CONFIRMED, Order, number
 from chalicelib.observability import logger
-from chalicelib.orders import CANCELLED, CONFIRMED, Order, decode_token, encode_token
+from chalicelib.orders.queries import decode_token, encode_token
 from chalicelib.validation import ProductInput
 
 TOTAL = "total"
@@ -141,7 +141,7 @@ class SalesStats:
                     raise
             except BotoCoreError:
                 pass
-            self._sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+            self._sleep(retry.DELIVERY.delay(attempt))
         raise RuntimeError(f"could not count {len(pending)} orders; the stream retries them")
 
     def _counting(self, kind: str, orders: list[Order]) -> list[dict[str, Any]]:
@@ -226,12 +226,9 @@ class SalesStats:
                 {"productId": {"S": pid}, "bucket": {"S": TOTAL}}
                 for pid in product_ids[start : start + 100]
             ]
-            request: dict[str, Any] = {self._table: {"Keys": keys}}
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table, []):
-                    found[item["productId"]["S"]] = Counts.from_item(item)
-                request = response.get("UnprocessedKeys") or {}
+            items = retry.batch_get(self._client, {self._table: {"Keys": keys}}, sleep=self._sleep)
+            for item in items.get(self._table, []):
+                found[item["productId"]["S"]] = Counts.from_item(item)
         return found
 
     def since(self, product_id: str, start: datetime) -> tuple[Counts, dict[str, Counts]]:
@@ -364,15 +361,21 @@ class Console:
         total = self._stats.totals([product_id])[product_id]
         return sale_json(snapshot.product, total, instants.now())
 
-    def save(self, spec: ProductInput) -> dict[str, Any]:
-        """Create or replace a sale; the change of stock is counted for the chart."""
+    def put_product(self, spec: ProductInput) -> Product:
+        """Create or replace a product, counting its change of stock for the
+        chart: every product write goes through here (PUT /products and the
+        console's save), so the live series is right whichever route wrote."""
         before = self._catalog.snapshot(spec.product_id)
         product = self._catalog.put(spec)
         previous = 0 if before is None else before.product.stock
         self._stats.add(
             product.product_id, instants.now(), {"stockDelta": product.stock - previous}
         )
-        return self.sale(product.product_id)
+        return product
+
+    def save(self, spec: ProductInput) -> dict[str, Any]:
+        """Create or replace a sale; the console's view of it."""
+        return self.sale(self.put_product(spec).product_id)
 
     def restock(self, product_id: str, units: int) -> dict[str, Any]:
         """Add units to a sale."""

@@ -231,6 +231,20 @@ def test_live_view_counts_each_order_once_from_the_stream(shop: Shop, topic: Non
     assert [m["stock"] for m in live["minutes"][:-1]] == [0, 0, 0, 0]
 
 
+def test_an_edit_through_put_products_shows_in_the_live_series(shop: Shop) -> None:
+    # Regression: PUT /products wrote the product without the console's stockDelta,
+    # so the series walked back from today's stock to a stock the sale never had.
+    shop.put_product("p1", name="Lamp", price=2.5, stock=10)
+    shop.put_product("p1", name="Lamp", price=2.5, stock=4)
+    admin(shop, "PUT", "/sales/p1", {"name": "Lamp", "price": 2.5, "stock": 6})
+
+    live = admin(shop, "GET", "/sales/p1/live?minutes=3").json_body
+
+    assert live["sale"]["stock"] == 6
+    # Before this minute the sale did not exist: every write's change was counted.
+    assert [m["stock"] for m in live["minutes"]] == [0, 0, 6]
+
+
 def test_live_view_costs_the_same_requests_however_many_orders(shop: Shop, topic: None) -> None:
     admin(shop, "PUT", "/sales/p1", {"name": "Lamp", "price": 1, "stock": 500})
 

@@ -21,7 +21,7 @@ from moto.ses.models import ses_backends
 import app as application
 from chalicelib import instants, mailer, settings, wiring
 from chalicelib.mailer import Mailer, MailFailed, Pace, Suppressions
-from chalicelib.orders import Order
+from chalicelib.model import Order
 from local import resources
 from local.delivery import StreamPoller
 from local.mail import QueuePoller
@@ -112,7 +112,7 @@ def test_the_email_has_the_order_in_text_and_html(shop: Shop) -> None:
     item = shop.dynamodb.get_item(
         TableName=shop.config.orders_table, Key={"orderId": {"S": order_json["orderId"]}}
     )["Item"]
-    from chalicelib.orders import Order
+    from chalicelib.model import Order
 
     subject, text, page = mailer.subject_and_parts(mailer.PLACED, Order.from_item(item))
     assert subject == "Order Placed Successfully"

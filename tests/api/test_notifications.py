@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 
 import app as application
 from chalicelib import notifications, settings, wiring
+from chalicelib.model import Order
 from chalicelib.notifications import OrderNotifier
-from chalicelib.orders import Order
 from deploy import replay_dlq
 from local import resources
 from local.delivery import MAPPING, NOTIFY_DLQ, DeadLetterQueue, Mailbox, StreamPoller

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from chalicelib import orders as orders_module
-from chalicelib import settings, wiring
+from chalicelib import retry, settings, wiring
 from chalicelib.catalog import Catalog
 from chalicelib.errors import Busy
 from chalicelib.orders import OrderService
@@ -65,7 +65,7 @@ def test_transient_failures_are_retried_with_jitter_then_commit_once(
 
     assert flaky.transactions == 4
     assert len(sleeps) == 3
-    assert all(0 <= s <= orders_module.BACKOFF_CAP for s in sleeps)
+    assert all(0 <= s <= retry.ORDER.cap for s in sleeps)
     assert shop.stock() == 3
     assert [o["orderId"] for o in shop.orders()] == [placed.order.order_id]
 
