@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import threading
 import time
 from collections import Counter
@@ -29,7 +28,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws, instants
+from chalicelib import aws, instants, retry
 from chalicelib.catalog import Catalog, Product, number
 from chalicelib.errors import ProductNotFound
 from chalicelib.observability import logger
@@ -141,7 +140,7 @@ class SalesStats:
                     raise
             except BotoCoreError:
                 pass
-            self._sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+            self._sleep(retry.DELIVERY.delay(attempt))
         raise RuntimeError(f"could not count {len(pending)} orders; the stream retries them")
 
     def _counting(self, kind: str, orders: list[Order]) -> list[dict[str, Any]]:
