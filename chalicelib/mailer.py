@@ -22,11 +22,13 @@ mail), its status, and its marks. The mailer sends, then marks the order
 - SES refuses for our own reasons (access, configuration, a paused account):
   retried, then the DLQ; only a refusal of the message itself is recorded.
 
-The one window in which a shopper can get a second copy (at least once, never
-zero): SES took the email but the mark was never written, because the
-container died, SES's answer never came back, or every attempt to mark failed,
-and the message came back to another container after the lease ran out. A
-mailer that dies before sending delays that email by the lease at most.
+Each email is sent once, with one window in which a shopper can get a second
+copy (never none): SES took the email but the mark was never written, because
+the container died, SES's answer never came back, or every attempt to mark
+failed, and the message came back to another container after the lease ran
+out. A mailer that dies before sending delays that email by the lease at most.
+The pipeline (check, lease, send, remember, mark) is chalicelib/delivery.py's,
+shared with the SNS notifier.
 
 Addresses that hard-bounced or complained are suppressed (`Suppressions`, fed
 by SES's configuration set through `record_feedback`) and never mailed again.
@@ -34,13 +36,11 @@ by SES's configuration set through `record_feedback`) and never mailed again.
 
 from __future__ import annotations
 
-import html
 import json
-import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from botocore.exceptions import (
@@ -50,14 +50,15 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
-from chalicelib import instants
-from chalicelib.model import CANCELLED, Order, number
+from chalicelib import delivery, instants, order_mail, retry
+from chalicelib.model import CANCELLED, Order
 from chalicelib.observability import logger
+from chalicelib.order_mail import Kind as Message
 
-PLACED_SUBJECT = "Order Placed Successfully"
-CANCELLED_SUBJECT = "Order Cancelled"
+PLACED_SUBJECT = Message.PLACED.subject
+CANCELLED_SUBJECT = Message.CANCELLED.subject
 SEND_ATTEMPTS = 3
-MARK_ATTEMPTS = 5
+MARK_ATTEMPTS = delivery.MARK_ATTEMPTS
 # SES answers these when a send may succeed later.
 SES_TRANSIENT = frozenset(
     {"Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
@@ -68,24 +69,36 @@ SES_TRANSIENT = frozenset(
 # our side (access, configuration set, a paused account, the sender domain):
 # the message comes back and, if that lasts, lands in the DLQ with its alarm.
 SES_REFUSED = frozenset({"MessageRejected", "InvalidParameterValue"})
+# Outcomes recorded instead of a message id when nothing was sent.
+NOT_SENT = frozenset({"suppressed", "rejected"})
 
 
 class Kind(NamedTuple):
-    subject: str
-    mark: str
+    """One shopper email and the channel that records it on the order."""
+
+    message: Message
+    channel: delivery.Channel
+
+    @property
+    def subject(self) -> str:
+        return self.message.subject
+
+    @property
+    def mark(self) -> str:
+        return self.channel.mark
 
 
-PLACED = Kind(PLACED_SUBJECT, "emailedAt")
-CANCELLATION = Kind(CANCELLED_SUBJECT, "cancellationEmailedAt")
+def _email(mark: str) -> delivery.Channel:
+    return delivery.Channel("email", "mailer", mark, f"{mark}Id", lease=f"{mark}Lease")
 
 
-class MailFailed(Exception):
-    """This email could not be sent now; its message must be delivered again."""
+PLACED = Kind(Message.PLACED, _email("emailedAt"))
+CANCELLATION = Kind(Message.CANCELLED, _email("cancellationEmailedAt"))
 
-
-class MailUnsure(MailFailed):
-    """SES gave no answer after the request was sent: it may have taken the email.
-    The lease stays until it runs out, so no other copy sends at once."""
+# This email was not sent (or not marked) now: its message must be delivered again.
+MailFailed = delivery.Failed
+# SES gave no answer after the request was sent: the lease stays until it runs out.
+MailUnsure = delivery.Unsure
 
 
 class Pace:
@@ -128,35 +141,7 @@ def order_of(body: str) -> tuple[str, str] | None:
 
 def subject_and_parts(kind: Kind, order: Order) -> tuple[str, str, str]:
     """The email's subject, plain-text part and HTML part."""
-    placed = kind is PLACED
-    lead = (
-        "Thank you for your order! It is confirmed."
-        if placed
-        else "Your order has been cancelled and the amount will not be charged."
-    )
-    rows = [
-        ("Order", order.order_id),
-        ("Product", f"{order.product_name} ({order.product_id})"),
-        ("Quantity", str(order.quantity)),
-        ("Unit price", str(number(order.unit_price))),
-        ("Total", str(number(order.total_amount))),
-        ("Placed at", instants.canonical(order.created_at)),
-    ]
-    if order.cancelled_at is not None:
-        rows.append(("Cancelled at", instants.canonical(order.cancelled_at)))
-    text = "\n".join([lead, "", *(f"{label + ':':<13} {value}" for label, value in rows)])
-    cells = "".join(
-        f"<tr><th scope='row' style='text-align:left;padding-right:1em'>{html.escape(label)}</th>"
-        f"<td>{html.escape(value)}</td></tr>"
-        for label, value in rows
-    )
-    page = (
-        "<!doctype html><html><body style='font-family:sans-serif'>"
-        f"<h1 style='font-size:1.2em'>{html.escape(kind.subject)}</h1>"
-        f"<p>{html.escape(lead)}</p>"
-        f"<table data-order-id='{html.escape(order.order_id)}'>{cells}</table></body></html>"
-    )
-    return kind.subject, text, page
+    return kind.subject, order_mail.text(kind.message, order), order_mail.page(kind.message, order)
 
 
 class Suppressions:
@@ -186,7 +171,8 @@ class Suppressions:
 
 
 class Mailer:
-    """Sends each order's emails exactly once (see the module docstring)."""
+    """Sends each order's emails once, but for the window chalicelib/delivery.py
+    describes (see also the module docstring)."""
 
     def __init__(
         self,
@@ -200,18 +186,14 @@ class Mailer:
         sleep: Callable[[float], None] = time.sleep,
         lease_seconds: float = 120.0,
     ) -> None:
-        self._dynamodb = dynamodb
         self._ses = ses
-        self._orders_table = orders_table
         self._sender = sender
         self._configuration_set = configuration_set
         self._suppressions = suppressions
         self._pace = pace
         self._sleep = sleep
-        self._lease = lease_seconds
-        # Sent but not yet marked: (order id, mark) -> SES message id.
-        self._unmarked: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
+        self._ledger = delivery.Ledger(dynamodb, orders_table, lease_seconds, sleep=sleep)
+        self._pipeline = delivery.Pipeline(self._ledger)
 
     def handle(self, body: str) -> str:
         """Mail what one SQS message asks for; what happened, for the log. Raises
@@ -224,93 +206,36 @@ class Mailer:
         kind = {"OrderPlaced": PLACED, "OrderCancelled": CANCELLATION}.get(event)
         if kind is None:
             return "not mailed"
-        item = self._read(order_id)
+        item = self._ledger.read(order_id)
         if item is None:
             return "no such order"
         order = Order.from_item(dict(item))
         if kind is CANCELLATION and order.status != CANCELLED:
             return "not cancelled"
-        if kind.mark in item:
-            return "already sent"
-        if order.email is None:
+        if kind.mark not in item and order.email is None:
             return "no address"  # the identity is not a verified address
-        with self._lock:
-            sent = self._unmarked.get((order_id, kind.mark))
-        if sent is None:
-            if not self._claim(order_id, kind):
-                return "already sent"
-            # Checked under the lease, so the mark says what happened.
-            if self._suppressions.suppressed(order.email):
-                self._mark(order_id, kind, "suppressed")
-                return "suppressed"
-            try:
-                sent = self._send(kind, order)
-            except MailUnsure:
-                raise
-            except MailFailed:
-                self._release(order_id, kind)  # SES did not take it: free to retry now
-                raise
-            if sent is None:
-                self._mark(order_id, kind, "rejected")
-                return "rejected"
-            with self._lock:
-                self._unmarked[(order_id, kind.mark)] = sent
-        self._mark(order_id, kind, sent)
-        with self._lock:
-            self._unmarked.pop((order_id, kind.mark), None)
-        return "sent"
+        outcome = self._pipeline.deliver(
+            order_id, item, kind.channel, lambda: self._mail(kind, order)
+        )
+        if outcome is None:
+            return "already sent"
+        return outcome if outcome in NOT_SENT else "sent"
+
+    def _mail(self, kind: Kind, order: Order) -> str:
+        """Under the lease: SES's message id, or why nothing was sent."""
+        assert order.email is not None
+        # Checked under the lease, so the mark says what happened.
+        if self._suppressions.suppressed(order.email):
+            return "suppressed"
+        return self._send(kind, order) or "rejected"
 
     def _claim(self, order_id: str, kind: Kind) -> bool:
-        """Take the lease on this email; False if it was sent meanwhile. Raises
-        MailFailed while another mailer holds the lease (its copy is at work)."""
-        now = instants.now()
-        try:
-            self._dynamodb.update_item(
-                TableName=self._orders_table,
-                Key={"orderId": {"S": order_id}},
-                UpdateExpression="SET #lease = :until",
-                ConditionExpression=(
-                    "attribute_exists(orderId) AND attribute_not_exists(#mark)"
-                    " AND (attribute_not_exists(#lease) OR #lease < :now)"
-                ),
-                ExpressionAttributeNames={"#mark": kind.mark, "#lease": f"{kind.mark}Lease"},
-                ExpressionAttributeValues={
-                    ":now": {"S": instants.canonical(now)},
-                    ":until": {"S": instants.canonical(now + timedelta(seconds=self._lease))},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise MailFailed(f"order {order_id}'s email could not be claimed") from exc
-            if kind.mark in (exc.response.get("Item") or {}):
-                return False
-            raise MailFailed(f"order {order_id}'s email is being sent by another mailer") from exc
-        except BotoCoreError as exc:
-            raise MailFailed(f"order {order_id}'s email could not be claimed") from exc
+        """Take the lease on this email (see delivery.Ledger.claim)."""
+        return self._ledger.claim(order_id, kind.channel)
 
-    def _release(self, order_id: str, kind: Kind) -> None:
-        """Give the lease back (best effort: it runs out by itself anyway)."""
-        try:
-            self._dynamodb.update_item(
-                TableName=self._orders_table,
-                Key={"orderId": {"S": order_id}},
-                UpdateExpression="REMOVE #lease",
-                ConditionExpression="attribute_exists(orderId)",
-                ExpressionAttributeNames={"#lease": f"{kind.mark}Lease"},
-            )
-        except (ClientError, BotoCoreError):
-            logger.warning("lease on order %s's email not released; it runs out", order_id)
-
-    def _read(self, order_id: str) -> Mapping[str, Any] | None:
-        try:
-            item: Mapping[str, Any] | None = self._dynamodb.get_item(
-                TableName=self._orders_table, Key={"orderId": {"S": order_id}}, ConsistentRead=True
-            ).get("Item")
-            return item
-        except (ClientError, BotoCoreError) as exc:
-            raise MailFailed(f"order {order_id} could not be read") from exc
+    def _mark(self, order_id: str, kind: Kind, outcome: str) -> None:
+        """Mark this email sent (or decided) with `outcome`."""
+        self._ledger.mark(order_id, kind.channel, outcome)
 
     def _send(self, kind: Kind, order: Order) -> str | None:
         """SES's message id, or None if SES refuses this address for good."""
@@ -332,7 +257,7 @@ class Mailer:
             request["ConfigurationSetName"] = self._configuration_set
         # The only retry layer for sends (the SES client has botocore's retries
         # off): a send is repeated only when SES certainly did not take it.
-        for attempt in range(1, SEND_ATTEMPTS + 1):
+        for attempt in range(SEND_ATTEMPTS):
             self._pace.wait()
             try:
                 return str(self._ses.send_email(**request)["MessageId"])
@@ -350,36 +275,9 @@ class Mailer:
                 failure = exc  # never reached SES
             except BotoCoreError as exc:
                 raise MailUnsure(f"SES did not answer for order {order.order_id}") from exc
-            if attempt < SEND_ATTEMPTS:
-                self._sleep(random.uniform(0, 0.2 * 2**attempt))
+            if attempt < SEND_ATTEMPTS - 1:
+                self._sleep(retry.DELIVERY.delay(attempt))
         raise MailFailed(f"SES did not take the email of order {order.order_id}") from failure
-
-    def _mark(self, order_id: str, kind: Kind, outcome: str) -> None:
-        for attempt in range(1, MARK_ATTEMPTS + 1):
-            try:
-                self._dynamodb.update_item(
-                    TableName=self._orders_table,
-                    Key={"orderId": {"S": order_id}},
-                    UpdateExpression="SET #mark = :now, #outcome = :outcome",
-                    ConditionExpression="attribute_exists(orderId) AND attribute_not_exists(#mark)",
-                    ExpressionAttributeNames={"#mark": kind.mark, "#outcome": f"{kind.mark}Id"},
-                    ExpressionAttributeValues={
-                        ":now": {"S": instants.canonical(instants.now())},
-                        ":outcome": {"S": outcome},
-                    },
-                )
-                return
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    return  # marked already (a concurrent copy of this message)
-                failure: Exception = exc
-            except BotoCoreError as exc:
-                failure = exc
-            if attempt < MARK_ATTEMPTS:
-                self._sleep(random.uniform(0, 0.1 * 2**attempt))
-        # Sent (or decided) but not marked: the message comes back, and the id
-        # kept above makes that redelivery mark without sending again.
-        raise MailFailed(f"order {order_id} was mailed but not marked yet") from failure
 
 
 def feedback_addresses(body: str) -> list[tuple[str, str]]:

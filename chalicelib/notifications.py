@@ -5,18 +5,17 @@ Fed by the Orders table stream, off the request path, through an event source
 mapping with ReportBatchItemFailures (infra/app). Each new order (an INSERT)
 and each cancellation (a MODIFY to CANCELLED) is checked against the stored
 order, published, then marked on the order (`notifiedAt`,
-`cancellationNotifiedAt`), so a redelivered record finds the mark and sends
-nothing, and a crash before the publish leaves the order unmarked for the retry.
+`cancellationNotifiedAt`) through chalicelib/delivery.py: a redelivered record
+finds the mark and sends nothing, a crash before the publish leaves the order
+unmarked for the retry, and the one window for a second message is the one
+that module describes (published, never marked, retried in another container).
 """
 
 from __future__ import annotations
 
 import json
-import random
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.batch import (
@@ -30,53 +29,50 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import instants
+from chalicelib import delivery, order_mail, retry
 from chalicelib.model import CANCELLED, Order, number
 from chalicelib.observability import logger
+from chalicelib.order_mail import Kind
 
-SUBJECT = "Order Placed Successfully"
-CANCELLED_SUBJECT = "Order Cancelled"
+SUBJECT = Kind.PLACED.subject
+CANCELLED_SUBJECT = Kind.CANCELLED.subject
 PUBLISH_ATTEMPTS = 3
-MARK_ATTEMPTS = 5
-# Published-but-unmarked orders a container remembers; each entry stays only
-# until its mark succeeds, so this bound is reached only in a long outage.
-REMEMBERED_PUBLISHES = 10_000
+MARK_ATTEMPTS = delivery.MARK_ATTEMPTS
 
 
 class Event(NamedTuple):
-    """One kind of order event: its subject, message type and mark on the order."""
+    """One kind of order event and the channel that records its publication."""
 
-    subject: str
-    type: str
-    mark: str
-    message_id: str
+    kind: Kind
+    channel: delivery.Channel
+
+    @property
+    def subject(self) -> str:
+        return self.kind.subject
+
+    @property
+    def type(self) -> str:
+        return self.kind.type
+
+    @property
+    def mark(self) -> str:
+        return self.channel.mark
 
 
-PLACED = Event(SUBJECT, "OrderPlaced", "notifiedAt", "notificationId")
+PLACED = Event(
+    Kind.PLACED, delivery.Channel("confirmation", "notifier", "notifiedAt", "notificationId")
+)
 CANCELLATION = Event(
-    CANCELLED_SUBJECT, "OrderCancelled", "cancellationNotifiedAt", "cancellationNotificationId"
+    Kind.CANCELLED,
+    delivery.Channel(
+        "cancellation notice", "notifier", "cancellationNotifiedAt", "cancellationNotificationId"
+    ),
 )
 
 
 def message_text(order: Order, event: Event = PLACED) -> str:
-    """The text an email subscriber of the topic reads."""
-    lead = (
-        "Thank you for your order! It is confirmed."
-        if event is PLACED
-        else "Your order has been cancelled."
-    )
-    return "\n".join(
-        [
-            lead,
-            "",
-            f"Order:      {order.order_id}",
-            f"Product:    {order.product_name} ({order.product_id})",
-            f"Quantity:   {order.quantity}",
-            f"Unit price: {order.unit_price}",
-            f"Total:      {order.total_amount}",
-            f"Placed at:  {instants.canonical(order.created_at)}",
-        ]
-    )
+    """The text an email subscriber of the topic reads (the shopper's email's text)."""
+    return order_mail.text(event.kind, order)
 
 
 def message(order: Order, event: Event = PLACED) -> str:
@@ -105,7 +101,7 @@ def cancelled_order_id(record: dict[str, Any]) -> str | None:
 
 
 class OrderNotifier:
-    """Publishes one confirmation per committed order."""
+    """Publishes one confirmation per committed order, one notice per cancellation."""
 
     def __init__(
         self,
@@ -115,11 +111,13 @@ class OrderNotifier:
         topic_arn: str,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._dynamodb = dynamodb
         self._sns = sns
-        self._orders_table = orders_table
         self._topic_arn = topic_arn
         self._sleep = sleep
+        # No lease: the stream gives each shard to one invocation at a time, so
+        # two copies of one record are never at work at once.
+        self._ledger = delivery.Ledger(dynamodb, orders_table, sleep=sleep)
+        self._pipeline = delivery.Pipeline(self._ledger)
         # One processor per notifier: Lambda runs one batch at a time per container.
         self._processor = BatchProcessor(
             event_type=EventType.DynamoDBStreams,
@@ -127,9 +125,6 @@ class OrderNotifier:
             # listed), so the mapping always retries from the first failure.
             raise_on_entire_batch_failure=False,
         )
-        # (order id, mark) -> SNS message id of events whose mark has not been
-        # written yet: a redelivered record then only marks, never republishes.
-        self._published: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def handle_stream(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda answer for a stream batch: the records to deliver again."""
@@ -161,57 +156,19 @@ class OrderNotifier:
         # The stored order is the truth: it says whether this confirmation went out,
         # and a record without a stored order (never the case on AWS; moto's
         # rolled-back transactions can leave one in its stream) sends nothing.
-        stored = self._dynamodb.get_item(
-            TableName=self._orders_table,
-            Key={"orderId": {"S": order_id}},
-            ConsistentRead=True,
-        ).get("Item")
-        key = (order_id, event.mark)
-        if stored is None or event.mark in stored:
-            self._published.pop(key, None)
+        stored = self._ledger.read(order_id)
+        if stored is None:
             return False
-        order = Order.from_item(stored)
+        order = Order.from_item(dict(stored))
         if event is CANCELLATION and order.status != CANCELLED:
             return False
-        message_id = self._published.get(key)
-        if message_id is None:
-            message_id = self._publish(order, event)
-            self._remember(key, message_id)
-        else:
-            logger.info("order %s was published as %s; marking only", order_id, message_id)
-        # A crash (or a new container) between the publish and this mark is the
-        # one window in which a redelivered record sends a second message.
-        self._mark(order_id, message_id, event)
-        self._published.pop(key, None)
-        return True
-
-    def _remember(self, key: tuple[str, str], message_id: str) -> None:
-        self._published[key] = message_id
-        while len(self._published) > REMEMBERED_PUBLISHES:
-            self._published.popitem(last=False)
-
-    def _mark(self, order_id: str, message_id: str, event: Event = PLACED) -> None:
-        # Retried on its own, apart from the publish: a failed mark must never
-        # lead to a second publish. If it keeps failing, the record fails and its
-        # redelivery finds the message id remembered above.
-        for attempt in range(1, MARK_ATTEMPTS + 1):
-            try:
-                self._dynamodb.update_item(
-                    TableName=self._orders_table,
-                    Key={"orderId": {"S": order_id}},
-                    UpdateExpression="SET #mark = :now, #id = :id",
-                    ConditionExpression="attribute_exists(orderId)",
-                    ExpressionAttributeNames={"#mark": event.mark, "#id": event.message_id},
-                    ExpressionAttributeValues={":now": {"S": _now()}, ":id": {"S": message_id}},
-                )
-                return
-            except (ClientError, BotoCoreError):
-                if attempt == MARK_ATTEMPTS:
-                    raise
-                self._sleep(random.uniform(0, 0.05 * 2**attempt))
+        sent = self._pipeline.deliver(
+            order_id, stored, event.channel, lambda: self._publish(order, event)
+        )
+        return sent is not None
 
     def _publish(self, order: Order, event: Event = PLACED) -> str:
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        for attempt in range(PUBLISH_ATTEMPTS):
             try:
                 response = self._sns.publish(
                     TopicArn=self._topic_arn,
@@ -227,11 +184,7 @@ class OrderNotifier:
                 )
                 return str(response["MessageId"])
             except (ClientError, BotoCoreError):
-                if attempt == PUBLISH_ATTEMPTS:
+                if attempt == PUBLISH_ATTEMPTS - 1:
                     raise
-                self._sleep(random.uniform(0, 0.1 * 2**attempt))
+                self._sleep(retry.DELIVERY.delay(attempt))
         raise AssertionError("unreachable")
-
-
-def _now(moment: datetime | None = None) -> str:
-    return instants.canonical(moment or datetime.now(UTC))

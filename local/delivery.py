@@ -7,7 +7,9 @@ honours `batchItemFailures` (delivers again from the first failed record),
 splits a batch in two when the handler raises, gives up on records after
 `maximum_retry_attempts` retries or `maximum_record_age_in_seconds`, and then
 sends Lambda's on-failure record (the stream positions, never the records) to a
-dead-letter queue. Mailbox subscribes an SQS queue to the topic and shows each
+dead-letter queue. It drops the records none of the mapping's filter patterns
+match (infra/app/notify_filters.json), as Lambda does, before they make a
+batch. Mailbox subscribes an SQS queue to the topic and shows each
 confirmation as it is sent, since email subscriptions deliver nothing here.
 """
 
@@ -28,6 +30,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 Record = dict[str, Any]
 MAPPING_FILE = Path(__file__).resolve().parent.parent / "infra" / "app" / "notify_mapping.json"
 MAPPING: dict[str, Any] = json.loads(MAPPING_FILE.read_text())
+# The mapping's filter criteria, the same file infra/app gives Lambda.
+FILTERS_FILE = MAPPING_FILE.with_name("notify_filters.json")
+FILTERS: list[dict[str, Any]] = json.loads(FILTERS_FILE.read_text())
 # The local stage's notifier dead-letter queue, named as infra/core names each stage's.
 NOTIFY_DLQ = "flashsale-local-notify-dlq"
 LOCAL_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:flashsale-local-notify_orders"
@@ -60,6 +65,7 @@ class StreamPoller:
         handler: Handler,
         dead_letters: DeadLetterQueue | None = None,
         mapping: dict[str, Any] | None = None,
+        filters: list[dict[str, Any]] | None = None,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
@@ -76,12 +82,15 @@ class StreamPoller:
         self._bisect = bool(settings["bisect_batch_on_function_error"])
         self._max_age = float(settings["maximum_record_age_in_seconds"])
         self._start = str(settings["starting_position"])
+        self._filters = FILTERS if filters is None else filters
         self._backoff = backoff
         self._sleep = sleep
         self._clock = clock
         self._stream: tuple[str, str] | None = None
         self._last: str | None = None
         self.invocations = 0
+        self.read = 0  # stream records read
+        self.delivered = 0  # records handed to the function (retries counted again)
         self.abandoned: list[str] = []  # sequence numbers handed to the dead-letter queue
 
     def _shard(self) -> tuple[str, str]:
@@ -112,8 +121,12 @@ class StreamPoller:
     def poll_once(self) -> int:
         """Deliver one batch of new records; return how many records it held."""
         records = self._read()
+        self.read += len(records)
+        wanted = [r for r in records if passes(self._filters, r)]
+        if wanted:
+            self._deliver(wanted)
         if records:
-            self._deliver(records)
+            self._advance(records[-1])  # what the filters dropped is behind us too
         return len(records)
 
     def _deliver(self, records: list[Record]) -> None:
@@ -170,6 +183,7 @@ class StreamPoller:
         """Call the handler: the first sequence number to deliver again (or None),
         and whether the handler raised (a function error) rather than answered."""
         self.invocations += 1
+        self.delivered += len(records)
         try:
             result = self._handler({"Records": records}, None)
         except Exception:
@@ -235,6 +249,36 @@ class StreamPoller:
             except Exception:
                 logger.exception("stream poll failed")
                 stop.wait(1)
+
+
+def passes(filters: list[dict[str, Any]], record: Record) -> bool:
+    """Whether Lambda's event filtering lets `record` through: no filters, or one
+    pattern matching it (the subset of the pattern syntax the mapping uses:
+    nested keys, a list of values, `{"exists": bool}` on a leaf)."""
+    return not filters or any(_matches(pattern, record) for pattern in filters)
+
+
+def _matches(pattern: dict[str, Any], value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    for key, wanted in pattern.items():
+        if isinstance(wanted, dict):
+            # An absent key matches a pattern of absences (`exists: false`) below it.
+            if not _matches(wanted, value.get(key, {})):
+                return False
+            continue
+        present = key in value and not isinstance(value[key], dict | list)
+        if not any(_matches_one(rule, present, value.get(key)) for rule in wanted):
+            return False
+    return True
+
+
+def _matches_one(rule: Any, present: bool, value: Any) -> bool:
+    if isinstance(rule, dict):
+        if set(rule) != {"exists"}:
+            raise ValueError(f"filter rule {rule} is not one the local poller plays")
+        return bool(rule["exists"]) == present
+    return present and rule == value
 
 
 def _created(record: Record) -> float:

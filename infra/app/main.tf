@@ -6,6 +6,12 @@ locals {
   # One source for the stream mapping's settings: the local stack's poller
   # (local/delivery.py) plays the mapping with the same file.
   notify_mapping = jsondecode(file("${path.module}/notify_mapping.json"))
+  # Which records reach the function: a new order, a fresh cancellation. The
+  # bookkeeping writes that follow each (the stats marks, the notifier's and the
+  # mailer's marks and leases) carry a mark these patterns exclude, so they are
+  # dropped by the mapping instead of costing an invocation each. The poller
+  # applies the same file.
+  notify_filters = jsondecode(file("${path.module}/notify_filters.json"))
 }
 
 data "aws_dynamodb_table" "orders" {
@@ -35,6 +41,15 @@ resource "aws_lambda_event_source_mapping" "notify_orders" {
   maximum_retry_attempts         = local.notify_mapping.maximum_retry_attempts
   bisect_batch_on_function_error = local.notify_mapping.bisect_batch_on_function_error
   maximum_record_age_in_seconds  = local.notify_mapping.maximum_record_age_in_seconds
+
+  filter_criteria {
+    dynamic "filter" {
+      for_each = local.notify_filters
+      content {
+        pattern = jsonencode(filter.value)
+      }
+    }
+  }
 
   destination_config {
     on_failure {

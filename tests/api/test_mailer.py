@@ -422,3 +422,66 @@ def test_a_suppression_is_judged_under_the_lease(shop: Shop, pipeline: Pipeline)
     with pytest.raises(MailFailed, match="another mailer"):
         second.handle(message_for(order))
     assert "emailedAtId" not in stored_item(shop, order["orderId"])
+
+
+def stream_records(shop: Shop, filters: list[dict[str, Any]] | None) -> tuple[int, int]:
+    """(records on the Orders stream, records the mapping hands the notifier)."""
+    poller = StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        lambda event, context: {"batchItemFailures": []},
+        filters=filters,
+        sleep=lambda seconds: None,
+    )
+    poller.drain()
+    return poller.read, poller.delivered
+
+
+def test_bookkeeping_writes_never_reach_the_notifier(shop: Shop, pipeline: Pipeline) -> None:
+    # GIVEN orders placed and some cancelled, each counted, announced and mailed
+    placed = [shop.order(userId=f"s{n}@example.com").json_body for n in range(6)]
+    pipeline.deliver()
+    for order in placed[:3]:
+        shop.request("POST", f"/orders/{order['orderId']}/cancel", {"userId": order["userId"]})
+    pipeline.deliver()
+    pipeline.stream.drain()  # the mailer's marks are on the stream too
+    assert len(outbox()) == 9
+    # WHEN the stream is read with the mapping's filters, and without any
+    total, unfiltered = stream_records(shop, filters=[])
+    _, filtered = stream_records(shop, filters=None)
+    # THEN every write is on the stream, but only the order and the cancellation
+    # themselves reach the function: one record per order and per cancellation
+    assert unfiltered == total
+    assert filtered == len(placed) + 3
+    # The marks and leases are still written, four after each order and after each
+    # cancellation (the stats mark, the notifier's mark, the mailer's lease and mark).
+    assert total == 5 * (len(placed) + 3)
+
+
+@pytest.mark.parametrize(
+    ("image", "delivered"),
+    [
+        ({"status": {"S": "CONFIRMED"}}, True),  # a new order
+        ({"status": {"S": "CONFIRMED"}, "statsPlaced": {"BOOL": True}}, False),
+        ({"status": {"S": "CONFIRMED"}, "notifiedAt": {"S": "t"}}, False),
+        ({"status": {"S": "CANCELLED"}, "notifiedAt": {"S": "t"}}, True),  # a cancellation
+        ({"status": {"S": "CANCELLED"}, "statsCancelled": {"BOOL": True}}, False),
+        ({"status": {"S": "CANCELLED"}, "cancellationNotifiedAt": {"S": "t"}}, False),
+        (None, False),  # a REMOVE has no new image
+    ],
+)
+def test_the_stream_filters_pass_orders_and_cancellations_only(
+    image: dict[str, Any] | None, delivered: bool
+) -> None:
+    from chalicelib import notifications
+    from local.delivery import FILTERS, passes
+
+    record: dict[str, Any] = {"eventName": "MODIFY", "dynamodb": {"Keys": {}}}
+    if image is not None:
+        record["dynamodb"]["NewImage"] = {"orderId": {"S": "o-1"}, **image}
+    assert passes(FILTERS, record) is delivered
+    # The filters name the marks the code writes.
+    text = json.dumps(FILTERS)
+    marks = (notifications.PLACED.mark, notifications.CANCELLATION.mark, "statsPlaced")
+    assert all(f'"{mark}"' in text for mark in marks)

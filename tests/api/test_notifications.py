@@ -150,12 +150,12 @@ def test_email_text_is_readable() -> None:
     )
     text = notifications.message_text(order)
     for line in (
-        "Order:      o-1",
-        "Product:    Headphones (p1)",
-        "Quantity:   2",
-        "Unit price: 79.99",
-        "Total:      159.98",
-        "Placed at:  2026-11-27T00:00:01.000000Z",
+        "Order:        o-1",
+        "Product:      Headphones (p1)",
+        "Quantity:     2",
+        "Unit price:   79.99",
+        "Total:        159.98",
+        "Placed at:    2026-11-27T00:00:01.000000Z",
     ):
         assert line in text.splitlines()
     structure = json.loads(notifications.message(order))

@@ -285,6 +285,26 @@ def test_stream_mapping_reports_item_failures_with_bounded_retries_and_a_dlq(
     assert settings_file["bisect_batch_on_function_error"] is True
     assert 0 < settings_file["maximum_record_age_in_seconds"] <= 86400
     assert settings_file["starting_position"] == "TRIM_HORIZON"
+    # The filters come from the one file the local poller applies too, at most
+    # Lambda's default quota of five, each on the `dynamodb` key only.
+    assert app_module["locals"]["notify_filters"] == (
+        '${jsondecode(file("${path.module}/notify_filters.json"))}'
+    )
+    assert mapping["filter_criteria"] == [
+        {
+            "dynamic": [
+                {
+                    "filter": {
+                        "for_each": "${local.notify_filters}",
+                        "content": [{"pattern": "${jsonencode(filter.value)}"}],
+                    }
+                }
+            ]
+        }
+    ]
+    filters = json.loads((INFRA / "app" / "notify_filters.json").read_text())
+    assert 0 < len(filters) <= 5
+    assert all(set(pattern) == {"dynamodb"} for pattern in filters)
     assert mapping["destination_config"] == [
         {"on_failure": [{"destination_arn": "${data.aws_sqs_queue.notify_dlq.arn}"}]}
     ]
