@@ -203,7 +203,7 @@ resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
   ok_actions          = local.alarm_actions
 }
 
-# Anything in the DLQ is a confirmation nobody sent: replay it (README).
+# Anything in the DLQ is a confirmation nobody sent: replay it (docs/confirmations-and-email.md).
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   alarm_name          = "${local.name}-notify-dlq-not-empty"
   alarm_description   = "The notifier gave up on orders: fix the cause, then make replay-dlq STAGE=${var.stage}."
@@ -223,7 +223,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
 # --- Shopper emails ---------------------------------------------------------------
 
 # Anything in the mail DLQ is an email nobody sent: fix the cause, then move the
-# messages back (README: Shopper emails in production).
+# messages back (docs/production.md: Shopper emails in production).
 resource "aws_cloudwatch_metric_alarm" "mail_dlq_depth" {
   alarm_name          = "${local.name}-mail-dlq-not-empty"
   alarm_description   = "The mailer gave up on shopper emails: fix the cause, then redrive ${local.mail_dlq_name} to ${local.mail_queue_name}."

@@ -1,6 +1,6 @@
 # Once per AWS account: the state bucket, GitHub's OIDC provider, and the role
 # the deploy workflow assumes, allowed exactly what that workflow does
-# (deploy-policy.json.tftpl; tests/test_deploy_role.py derives the list).
+# (deploy-policy.json.tftpl; tests/infra/test_deploy_role.py derives the list).
 
 data "aws_caller_identity" "current" {}
 

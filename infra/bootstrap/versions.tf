@@ -7,7 +7,7 @@ terraform {
     }
   }
   # Applied once per account by an administrator, with local state: this module
-  # creates the bucket the others keep their state in (README: First-time setup).
+  # creates the bucket the others keep their state in (docs/production.md: First-time setup).
 }
 
 provider "aws" {

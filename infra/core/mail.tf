@@ -42,7 +42,7 @@ resource "aws_dynamodb_table" "suppressions" {
 
 # What the mailer gave up on after mail_max_receives deliveries. Anything here
 # is an email nobody sent (alarm in infra/app); once the cause is fixed, move
-# the messages back to the mail queue (README: Shopper emails in production):
+# the messages back to the mail queue (docs/production.md: Shopper emails in production):
 # the mailer's marks on the orders make a redrive send nothing twice.
 resource "aws_sqs_queue" "mail_dlq" {
   name                      = "${local.name}-mail-dlq"

@@ -7,7 +7,7 @@ terraform {
     }
   }
   # State lives in S3; the bucket and key are given at `terraform init`
-  # (-backend-config), see README "Deploy".
+  # (-backend-config), see docs/production.md, "First-time setup".
   backend "s3" {}
 }
 
