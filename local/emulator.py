@@ -36,7 +36,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import fast_transactions
+from local import fast_transactions, swagger_import
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -295,6 +295,7 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
         fast_transactions.install()
+        swagger_import.install()
         self.app = LockedMoto(DomainDispatcherApplication(create_backend_app))
         self.app.restart = self.restart
         self._address = (host, port)
