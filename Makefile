@@ -20,7 +20,7 @@ SCHEMA := build/provider-schema
 SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
 .PHONY: run emulator test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
-	replay-dlq lambda-venv provider-schema smoke
+	replay-dlq lambda-venv provider-schema smoke deploy-rehearsal
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@echo "==> Python dependencies into $(VENV) (pinned in requirements*.txt)"
@@ -111,7 +111,13 @@ unit: deps browser lambda-venv
 	@echo "==> pytest (local stack, browser; two workers)"
 	@$(BIN)/pytest -m stack -n 2 --dist loadfile --durations=15
 
-test: lint infra-check ui-test ui-build unit
+# `chalice deploy` of dev and prod into the local emulator, create then update,
+# through the workflow's state restore/save, then every function, role, policy and
+# route read back and checked against the project (deploy/rehearsal.py).
+deploy-rehearsal: deps lambda-venv
+	@$(BIN)/python -m deploy.rehearsal
+
+test: lint infra-check ui-test ui-build unit deploy-rehearsal
 
 # The fast lane, for every edit: lint, types and the tests that need neither the
 # running stack nor a browser (markers decide), on both cores.

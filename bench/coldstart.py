@@ -58,7 +58,7 @@ event = {
 }
 class Context:
     aws_request_id = "bench"
-    function_name = "flashsale-prod-api_handler"
+    function_name = "flashsale-prod"
     memory_limit_in_mb = 1024
     invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:x"
     def get_remaining_time_in_millis(self):
@@ -88,7 +88,7 @@ def lambda_environment(stage: str = "prod", tracing: bool = True) -> dict[str, s
     env.update(config["stages"][stage]["environment_variables"])
     env.update(
         LAMBDA_TASK_ROOT=str(ROOT),
-        AWS_LAMBDA_FUNCTION_NAME=f"flashsale-{stage}-api_handler",
+        AWS_LAMBDA_FUNCTION_NAME=f"flashsale-{stage}",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024",
         AWS_REGION="us-east-1",
         _X_AMZN_TRACE_ID="Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",

@@ -20,7 +20,10 @@ FAKE_CREDENTIALS = {
 
 
 def function_name(stage: str, function: str) -> str:
-    """The Lambda function name Chalice gives `function` in `stage`."""
+    """The Lambda function name Chalice gives `function` in `stage`: the API
+    handler is plain <app>-<stage> (Chalice keeps its old deployer's name)."""
+    if function == "api_handler":
+        return f"{APP_NAME}-{stage}"
     return f"{APP_NAME}-{stage}-{function}"
 
 

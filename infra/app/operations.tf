@@ -6,7 +6,7 @@ data "aws_sns_topic" "ops" {
 }
 
 locals {
-  api_function      = "${local.name}-api_handler"
+  api_function      = local.name # Chalice names the API function <app>-<stage>
   notify_function   = data.aws_lambda_function.notify_orders.function_name
   mailer_function   = data.aws_lambda_function.send_emails.function_name
   feedback_function = data.aws_lambda_function.record_email_feedback.function_name

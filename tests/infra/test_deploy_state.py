@@ -160,7 +160,7 @@ def test_restore_refuses_a_live_stage_without_saved_state(
     lambda_client = emulator_client("lambda", emulator)
     assert chalice_state.restore(s3, bucket, STAGE, tmp_path, lambda_client) is False
     lambda_client.create_function(
-        FunctionName=f"flashsale-{STAGE}-api_handler", Runtime="python3.13", Role=role,
+        FunctionName=f"flashsale-{STAGE}", Runtime="python3.13", Role=role,
         Handler="app.app", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )  # fmt: skip
 

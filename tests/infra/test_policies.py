@@ -17,6 +17,7 @@ from botocore.config import Config
 
 import app as application
 from chalicelib import aws, settings
+from deploy import stage as stages
 from local import resources
 from local.delivery import StreamPoller
 from local.mail import QueuePoller
@@ -175,9 +176,9 @@ def runtime_needs(stage: str, function: str) -> set[Need]:
     """What Lambda itself does with the function's role: logs and X-Ray, for the
     notifier its stream mapping and the mapping's on-failure destination, for the
     mailer its queue, for the feedback handler its on-failure destination."""
-    log_group = (
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-{stage}-{function}"
-    )
+    # Lambda logs to /aws/lambda/<function name>; the API function's is <app>-<stage>.
+    name = stages.function_name(stage, function)
+    log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}"
     common = {
         ("logs:CreateLogStream", f"{log_group}:log-stream:2026/11/27/[$LATEST]0a1b"),
         ("logs:PutLogEvents", f"{log_group}:log-stream:2026/11/27/[$LATEST]0a1b"),
