@@ -27,14 +27,10 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
+from local import moto_pin
+from local.moto_pin import MOTO_VERSION, WrongMoto  # noqa: F401 (re-exported: tests catch it here)
+
 Snapshot = tuple[Table, DynamoType, "DynamoType | None", Any]
-# transact_write_items below is moto 5.2.5's with the rollback changed; another
-# moto may evaluate transactions differently, so it is refused, not guessed at.
-MOTO_VERSION = "5.2.5"
-
-
-class WrongMoto(RuntimeError):
-    """The installed moto is not the one this module was written against."""
 
 
 def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -134,14 +130,9 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
 
 
 def install(version: str | None = None) -> None:
-    """Route every moto DynamoDB backend's TransactWriteItems through this module."""
-    import moto
-
-    found = moto.__version__ if version is None else version
-    if found != MOTO_VERSION:
-        raise WrongMoto(
-            f"local/fast_transactions.py copies moto {MOTO_VERSION}'s transaction code; "
-            f"moto {found} is installed. Pin moto=={MOTO_VERSION} (requirements-dev.txt) "
-            "or port the module to the new version."
-        )
+    """Route every moto DynamoDB backend's TransactWriteItems through this module
+    (moto 5.2.5's code with the rollback changed: another moto is refused)."""
+    moto_pin.require(
+        "local/fast_transactions.py", f"copies moto {MOTO_VERSION}'s transaction code", version
+    )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -30,9 +30,11 @@ from moto.apigateway.exceptions import BadRequestException
 from moto.apigateway.models import APIGatewayBackend, Authorizer, Resource, RestAPI
 from moto.apigateway.responses import APIGatewayResponse
 
+from local import moto_pin
+from local.moto_pin import MOTO_VERSION, WrongMoto  # noqa: F401 (re-exported: tests catch it here)
+
 # Written against moto 5.2.5's models (RestAPI, Resource, Method, Authorizer)
-# and its ImportRestApi/PutRestApi handlers; another moto is refused, not guessed at.
-MOTO_VERSION = "5.2.5"
+# and its ImportRestApi/PutRestApi handlers (local/moto_pin.py refuses another).
 ENDPOINT_TYPES = {"EDGE", "REGIONAL", "PRIVATE"}
 # The extensions read below, where they may appear.
 API_EXTENSIONS = {"x-amazon-apigateway-binary-media-types", "x-amazon-apigateway-policy"}
@@ -45,10 +47,6 @@ INTEGRATION_KEYS = {
 }  # fmt: skip
 # Where a Swagger parameter lands in API Gateway's request parameters.
 PARAMETER_PLACES = {"path": "path", "query": "querystring", "header": "header"}
-
-
-class WrongMoto(RuntimeError):
-    """The installed moto is not the one this module was written against."""
 
 
 def is_swagger2(api_doc: Any) -> bool:
@@ -298,15 +296,9 @@ def import_rest_api_response(self: APIGatewayResponse) -> Any:
 
 def install(version: str | None = None) -> None:
     """Teach every moto API Gateway backend Swagger 2.0 import and put."""
-    import moto
-
-    found = moto.__version__ if version is None else version
-    if found != MOTO_VERSION:
-        raise WrongMoto(
-            f"local/swagger_import.py is written against moto {MOTO_VERSION}'s API Gateway; "
-            f"moto {found} is installed. Pin moto=={MOTO_VERSION} (requirements-dev.txt) "
-            "or port the module to the new version."
-        )
+    moto_pin.require(
+        "local/swagger_import.py", f"is written against moto {MOTO_VERSION}'s API Gateway", version
+    )
     APIGatewayBackend.import_rest_api = import_rest_api  # type: ignore[method-assign]
     APIGatewayBackend.put_rest_api = put_rest_api  # type: ignore[method-assign]
     APIGatewayResponse.import_rest_api = import_rest_api_response  # type: ignore[method-assign]
