@@ -90,6 +90,15 @@ class Shop:
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         return self.api.http.request(method, path, headers=all_headers, body=payload or b"")
 
+    def shard_stocks(self, product_id: str = "p1") -> dict[str, int]:
+        """Units in each of a product's shard items, by key (none: unsharded)."""
+        items = self.dynamodb.scan(TableName=self.config.products_table)["Items"]
+        return {
+            i["productId"]["S"]: int(i["stock"]["N"])
+            for i in items
+            if i.get("shardOf", {}).get("S") == product_id
+        }
+
     def stock(self, product_id: str = "p1") -> int:
         """Units left: the product item's, or the sum of its shards'."""
         items = self.dynamodb.scan(TableName=self.config.products_table)["Items"]

@@ -93,10 +93,10 @@ def test_a_shopper_cannot_cancel_someone_elses_order(shop: Shop) -> None:
 def test_units_go_back_to_the_shards_they_came_from(shop: Shop) -> None:
     shop.put_product(stock=4, shards=4)  # one unit per shard
     order = shop.order(quantity=3).json_body
-    stocks_after_order = shard_stocks(shop)
+    stocks_after_order = shop.shard_stocks()
     assert sorted(stocks_after_order.values()) == [0, 0, 0, 1]
     assert cancel(shop, order["orderId"]).status_code == 200
-    assert shard_stocks(shop) == {key: 1 for key in stocks_after_order}
+    assert shop.shard_stocks() == {key: 1 for key in stocks_after_order}
 
 
 def test_after_resharding_units_go_to_a_stock_item_that_exists(shop: Shop) -> None:
@@ -105,7 +105,7 @@ def test_after_resharding_units_go_to_a_stock_item_that_exists(shop: Shop) -> No
     shop.put_product(stock=10, shards=1)
     assert cancel(shop, order["orderId"]).status_code == 200
     assert shop.stock() == 12
-    assert shard_stocks(shop) == {}  # no shard brought back to life
+    assert shop.shard_stocks() == {}  # no shard brought back to life
 
 
 def test_a_cancellation_reopens_a_sold_out_product_at_once(shop: Shop) -> None:
@@ -140,15 +140,6 @@ def test_cancel_in_cognito_stages(shop: Shop, monkeypatch: pytest.MonkeyPatch) -
 # --- the console API ------------------------------------------------------------------------
 
 
-def shard_stocks(shop: Shop, product_id: str = "p1") -> dict[str, int]:
-    items = shop.dynamodb.scan(TableName=shop.config.products_table)["Items"]
-    return {
-        i["productId"]["S"]: int(i["stock"]["N"])
-        for i in items
-        if i.get("shardOf", {}).get("S") == product_id
-    }
-
-
 def admin(shop: Shop, method: str, path: str, body: Any = None) -> Any:
     return shop.request(method, f"/admin{path}", body)
 
@@ -158,7 +149,7 @@ def test_operators_create_restock_and_end_a_sale(shop: Shop, topic: None) -> Non
     assert (sale["state"], sale["stock"], sale["shards"], sale["unitsSold"]) == ("live", 60, 3, 0)
     restocked = admin(shop, "POST", "/sales/s1/restock", {"units": 7}).json_body
     assert restocked["stock"] == 67
-    assert sum(shard_stocks(shop, "s1").values()) == 67
+    assert sum(shop.shard_stocks("s1").values()) == 67
     ended = admin(shop, "POST", "/sales/s1/end").json_body
     assert ended["state"] == "ended"
     refused = shop.order(productId="s1")

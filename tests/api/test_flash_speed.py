@@ -15,15 +15,6 @@ from chalicelib.validation import OrderRequest, product_from_dict
 from tests.conftest import Shop
 
 
-def shard_stocks(shop: Shop, product_id: str = "p1") -> dict[str, int]:
-    items = shop.dynamodb.scan(TableName=shop.config.products_table)["Items"]
-    return {
-        i["productId"]["S"]: int(i["stock"]["N"])
-        for i in items
-        if i.get("shardOf", {}).get("S") == product_id
-    }
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -46,7 +37,7 @@ def counting(client: Any) -> Counter[str]:
 def test_sharded_product_spreads_stock_and_shows_the_sum(shop: Shop) -> None:
     created = shop.put_product(stock=10, shards=4)
     assert (created["stock"], created["shards"]) == (10, 4)
-    assert sorted(shard_stocks(shop).values()) == [2, 2, 3, 3]
+    assert sorted(shop.shard_stocks().values()) == [2, 2, 3, 3]
     assert shop.request("GET", "/products/p1").json_body["stock"] == 10
     listing = shop.request("GET", "/products").json_body
     assert [p["productId"] for p in listing["products"]] == ["p1"]  # shards are not products
@@ -57,7 +48,7 @@ def test_sharded_product_sells_exactly_its_stock(shop: Shop) -> None:
     shop.put_product(stock=10, shards=4)
     results = [shop.order(userId=f"u{n}").status_code for n in range(12)]
     assert results.count(201) == 10
-    stocks = shard_stocks(shop)
+    stocks = shop.shard_stocks()
     assert all(stock == 0 for stock in stocks.values())
     assert sum(int(o["quantity"]) for o in shop.orders()) == 10
     assert shop.order(userId="late").json_body["message"] == "Widget is sold out"
@@ -67,13 +58,13 @@ def test_an_order_falls_back_to_a_shard_with_stock(shop: Shop) -> None:
     shop.put_product(stock=1, shards=8)  # seven of eight shards are empty
     response = shop.order()
     assert response.status_code == 201
-    assert sum(shard_stocks(shop).values()) == 0
+    assert sum(shop.shard_stocks().values()) == 0
 
 
 def test_an_order_larger_than_any_shard_takes_from_several(shop: Shop) -> None:
     shop.put_product(stock=4, shards=4)  # 1 unit in each shard
     assert shop.order(quantity=3).status_code == 201
-    assert sorted(shard_stocks(shop).values()) == [0, 0, 0, 1]
+    assert sorted(shop.shard_stocks().values()) == [0, 0, 0, 1]
     response = shop.order(userId="bob", quantity=2)
     assert (response.status_code, response.json_body["message"]) == (409, "only 1 of Widget left")
 
@@ -81,10 +72,10 @@ def test_an_order_larger_than_any_shard_takes_from_several(shop: Shop) -> None:
 def test_resharding_replaces_the_shards(shop: Shop) -> None:
     shop.put_product(stock=8, shards=4)
     shop.put_product(stock=6, shards=2)
-    assert sorted(shard_stocks(shop)) == ["p1#0", "p1#1"]
+    assert sorted(shop.shard_stocks()) == ["p1#0", "p1#1"]
     assert shop.order(quantity=2).status_code == 201
     shop.put_product(stock=5)  # back to one item
-    assert shard_stocks(shop) == {}
+    assert shop.shard_stocks() == {}
     assert shop.order(userId="bob").status_code == 201
     assert shop.stock() == 4
 
