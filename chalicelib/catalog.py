@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from chalicelib import contract, instants, retry
+from chalicelib import contract, instants, money, retry
 from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
 from chalicelib.model import Item, number
 from chalicelib.validation import ProductInput
@@ -67,6 +67,14 @@ class Product(NamedTuple):
     sale_ends_at: datetime | None = None
     shards: int = 1
     cancel_window_minutes: int = contract.DEFAULT_CANCEL_WINDOW_MINUTES
+    checkout: str = "instant"  # or "pay": held until paid (docs/payments.md)
+    hold_minutes: int = contract.DEFAULT_HOLD_MINUTES
+    currency: str = "usd"
+
+    @property
+    def pays(self) -> bool:
+        """Whether an order of this product is held until it is paid."""
+        return self.checkout == "pay"
 
     @classmethod
     def from_item(cls, item: Item, stock: int | None = None) -> Product:
@@ -98,6 +106,10 @@ class Product(NamedTuple):
                 if integer("cancelWindowMinutes") is None
                 else int(item["cancelWindowMinutes"]["N"])
             ),
+            # Items written before checkout modes existed are instant, in dollars.
+            checkout=text("checkout") or "instant",
+            hold_minutes=integer("holdMinutes") or contract.DEFAULT_HOLD_MINUTES,
+            currency=text("currency") or "usd",
         )
 
     @property
@@ -123,6 +135,9 @@ class Product(NamedTuple):
             "shards": self.shards,
             "cancelWindowMinutes": self.cancel_window_minutes,
         }
+        if self.pays:
+            # Instant products' JSON is exactly what it was before checkout modes.
+            body.update(checkout="pay", holdMinutes=self.hold_minutes, currency=self.currency)
         optional = {
             "description": self.description,
             "imageUrl": self.image_url,
@@ -201,8 +216,13 @@ class Catalog:
         table: str,
         ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        checkout: str = "instant",
+        currency: str = "usd",
     ) -> None:
         self._client = client
+        # What a product written without a checkout mode or currency gets: the stage's.
+        self._checkout = checkout
+        self._currency = currency
         self._table = table
         self._ttl = ttl
         self._clock = clock
@@ -283,7 +303,13 @@ class Catalog:
             if current is not None and "shardOf" in current:
                 raise ProductNotFound(f"{spec.product_id} is a stock shard, not a product")
             old_shards = int((current or {}).get("shards", {"N": "1"})["N"])
-            product = _new_product(spec, shards)
+            product = _new_product(
+                spec._replace(
+                    checkout=spec.checkout or self._checkout,
+                    currency=spec.currency or self._currency,
+                ),
+                shards,
+            )
             writes = _put_writes(self._table, product, current, old_shards)
             if not self._won(writes):
                 continue
@@ -420,6 +446,12 @@ def assemble(items: list[Item]) -> list[Product]:
 
 
 def _new_product(spec: ProductInput, shards: int) -> Product:
+    currency = spec.currency or "usd"
+    if not money.fits(spec.price, currency):
+        raise InvalidRequest(
+            f"price: {spec.price} has more decimals than {currency.upper()} has"
+            f" (at most {money.decimals(currency)})"
+        )
     # Orders compare versions only for equality, so a fresh unique number serves,
     # and the product and its shards share it without a read.
     return Product(
@@ -435,6 +467,9 @@ def _new_product(spec: ProductInput, shards: int) -> Product:
         sale_ends_at=spec.sale_ends_at,
         shards=shards,
         cancel_window_minutes=spec.cancel_window_minutes,
+        checkout=spec.checkout or "instant",
+        hold_minutes=spec.hold_minutes,
+        currency=currency,
     )
 
 
@@ -491,8 +526,12 @@ def product_item(product: Product) -> Item:
         "name": {"S": product.name},
         "shards": {"N": str(product.shards)},
         "cancelWindowMinutes": {"N": str(product.cancel_window_minutes)},
+        "checkout": {"S": product.checkout},
+        "currency": {"S": product.currency},
         **guarded_fields(product),
     }
+    if product.pays:
+        item["holdMinutes"] = {"N": str(product.hold_minutes)}
     if product.shards == 1:
         item["stock"] = {"N": str(product.stock)}
     if product.description is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
@@ -29,6 +29,10 @@ MAX_STOCK = 10_000_000
 MAX_SHARDS = 32
 MAX_CANCEL_WINDOW_MINUTES = 7 * 24 * 60
 DEFAULT_CANCEL_WINDOW_MINUTES = 15
+# Pay-checkout holds (docs/payments.md): how long a shopper has to pay.
+MAX_HOLD_MINUTES = 60
+DEFAULT_HOLD_MINUTES = 10
+CHECKOUT_MODES = ("instant", "pay")
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_TOKEN_LENGTH = 1024
@@ -162,6 +166,37 @@ CancelWindow = Annotated[
         f"(default {DEFAULT_CANCEL_WINDOW_MINUTES})",
     ),
 ]
+Checkout = Annotated[
+    Literal["instant", "pay"],
+    Meta(description='"instant" (confirmed when the stock is taken) or "pay" (held until paid)'),
+]
+HoldMinutes = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_HOLD_MINUTES,
+        description=f"minutes a pay-checkout hold lasts, 1 to {MAX_HOLD_MINUTES} "
+        f"(default {DEFAULT_HOLD_MINUTES})",
+    ),
+]
+Currency = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=3,
+        pattern=whole(r"[a-z]{3}"),
+        description="an ISO 4217 currency code in lower case, e.g. usd",
+    ),
+]
+PaymentMethod = Annotated[
+    str,
+    Meta(
+        min_length=4,
+        max_length=255,
+        pattern=whole(r"(?:pm|card|src)_[A-Za-z0-9_]+"),
+        description="a Stripe payment method id (pm_..., or card_... from Stripe.js createToken)",
+    ),
+]
 Instant = Annotated[
     datetime,
     Meta(
@@ -225,6 +260,15 @@ class ProductBody(Body):
     sale_ends_at: Instant | None = None
     shards: Shards | None = None
     cancel_window_minutes: CancelWindow | None = None
+    checkout: Checkout | None = None
+    hold_minutes: HoldMinutes | None = None
+    currency: Currency | None = None
+
+
+class PayBody(Body):
+    """POST /orders/{orderId}/pay"""
+
+    payment_method: PaymentMethod
 
 
 class EmptyBody(Body):

@@ -7,11 +7,11 @@ stream handlers (notifier, mailer) load only what they use.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from chalicelib import instants
+from chalicelib import instants, money
 
 if TYPE_CHECKING:
     from chalicelib.catalog import Product
@@ -22,6 +22,19 @@ Allocation = tuple[tuple[str, int], ...]  # (stock item key, units taken from it
 
 CONFIRMED = "CONFIRMED"
 CANCELLED = "CANCELLED"
+# Pay-checkout orders (docs/payments.md): held until paid, or released.
+AWAITING_PAYMENT = "AWAITING_PAYMENT"
+RELEASED = "RELEASED"
+
+
+def _text(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else str(value["S"])
+
+
+def _instant(item: Item, name: str) -> datetime | None:
+    value = item.get(name)
+    return None if value is None else instants.parse(value["S"])
 
 
 def number(value: Decimal | int) -> int | float:
@@ -45,6 +58,24 @@ class Order(NamedTuple):
     email: str | None = None
     cancelled_at: datetime | None = None
     counted: bool = False  # whether it added to the shopper's purchase counter
+    # Pay checkout only (None on instant orders, whose item and JSON are unchanged).
+    hold_expires_at: datetime | None = None
+    currency: str | None = None
+    amount_minor: int | None = None
+    payment_intent_id: str | None = None
+    client_secret: str | None = None
+    paid_at: datetime | None = None
+    released_at: datetime | None = None
+    release_reason: str | None = None  # "expired", "cancelled", "payment_unavailable"
+    refund_id: str | None = None
+    refunded_at: datetime | None = None
+    refund_reason: str | None = None  # "late_payment", "cancelled"
+    payment_status: str | None = None  # Stripe's, as last seen by this request (not stored)
+
+    @property
+    def held(self) -> bool:
+        """Whether this is a pay-checkout order (held until paid, at some point)."""
+        return self.hold_expires_at is not None
 
     @classmethod
     def confirm(
@@ -56,8 +87,9 @@ class Order(NamedTuple):
         allocation: Allocation,
         email: str | None = None,
     ) -> Order:
-        """A confirmed order for `request` at the product's current price."""
-        return cls(
+        """The order `request` places at the product's current price: confirmed
+        at once (instant checkout), or held until paid (pay checkout)."""
+        order = cls(
             order_id=order_id,
             user_id=request.user_id,
             product_id=product.product_id,
@@ -70,6 +102,14 @@ class Order(NamedTuple):
             allocation=allocation,
             email=email,
             counted=product.max_per_user is not None,
+        )
+        if not product.pays:
+            return order
+        return order._replace(
+            status=AWAITING_PAYMENT,
+            hold_expires_at=moment + timedelta(minutes=product.hold_minutes),
+            currency=product.currency,
+            amount_minor=money.minor_units(order.total_amount, product.currency),
         )
 
     @classmethod
@@ -91,6 +131,17 @@ class Order(NamedTuple):
             email=item["email"]["S"] if "email" in item else None,
             cancelled_at=None if cancelled is None else instants.parse(cancelled["S"]),
             counted=bool(item.get("counted", {}).get("BOOL", False)),
+            hold_expires_at=_instant(item, "holdExpiresAt"),
+            currency=_text(item, "currency"),
+            amount_minor=int(item["amountMinor"]["N"]) if "amountMinor" in item else None,
+            payment_intent_id=_text(item, "paymentIntentId"),
+            client_secret=_text(item, "clientSecret"),
+            paid_at=_instant(item, "paidAt"),
+            released_at=_instant(item, "releasedAt"),
+            release_reason=_text(item, "releaseReason"),
+            refund_id=_text(item, "refundId"),
+            refunded_at=_instant(item, "refundedAt"),
+            refund_reason=_text(item, "refundReason"),
         )
 
     def to_item(self) -> Item:
@@ -114,10 +165,31 @@ class Order(NamedTuple):
             item["cancelledAt"] = {"S": instants.canonical(self.cancelled_at)}
         if self.counted:
             item["counted"] = {"BOOL": True}
+        texts = {
+            "currency": self.currency,
+            "paymentIntentId": self.payment_intent_id,
+            "clientSecret": self.client_secret,
+            "releaseReason": self.release_reason,
+            "refundId": self.refund_id,
+            "refundReason": self.refund_reason,
+        }
+        item.update({name: {"S": value} for name, value in texts.items() if value is not None})
+        moments = {
+            "holdExpiresAt": self.hold_expires_at,
+            "paidAt": self.paid_at,
+            "releasedAt": self.released_at,
+            "refundedAt": self.refunded_at,
+        }
+        item.update(
+            {name: {"S": instants.canonical(at)} for name, at in moments.items() if at is not None}
+        )
+        if self.amount_minor is not None:
+            item["amountMinor"] = {"N": str(self.amount_minor)}
         return item
 
-    def to_json(self) -> dict[str, Any]:
-        """The contract's Order representation."""
+    def to_json(self, shopper: bool = False) -> dict[str, Any]:
+        """The contract's Order representation; `shopper` (the order's own shopper
+        asking) adds what only they may see: the payment's client secret."""
         body: dict[str, Any] = {
             "orderId": self.order_id,
             "userId": self.user_id,
@@ -133,6 +205,41 @@ class Order(NamedTuple):
             body["cancelledAt"] = instants.canonical(self.cancelled_at)
         if self.email is not None:
             body["email"] = self.email
+        if self.held:
+            body.update(self._payment_json(shopper))
+        return body
+
+    def _payment_json(self, shopper: bool) -> dict[str, Any]:
+        assert self.hold_expires_at is not None
+        body: dict[str, Any] = {
+            "checkout": "pay",
+            "holdExpiresAt": instants.canonical(self.hold_expires_at),
+            "currency": self.currency,
+            "amountMinor": self.amount_minor,
+        }
+        if self.payment_intent_id is not None:
+            payment: dict[str, Any] = {
+                "provider": "stripe",
+                "paymentIntentId": self.payment_intent_id,
+            }
+            if shopper and self.status == AWAITING_PAYMENT and self.client_secret is not None:
+                payment["clientSecret"] = self.client_secret
+            if self.payment_status is not None:
+                payment["status"] = self.payment_status
+            body["payment"] = payment
+        for name, at in (("paidAt", self.paid_at), ("releasedAt", self.released_at)):
+            if at is not None:
+                body[name] = instants.canonical(at)
+        if self.release_reason is not None:
+            body["releaseReason"] = self.release_reason
+        if self.refund_id is not None:
+            body["refund"] = {
+                "refundId": self.refund_id,
+                "refundedAt": None
+                if self.refunded_at is None
+                else instants.canonical(self.refunded_at),
+                "reason": self.refund_reason,
+            }
         return body
 
     def answers(self, request: OrderRequest) -> bool:

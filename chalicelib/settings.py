@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 # moto's fixed account id: the local stage's topic has this ARN in every emulator.
 LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:flashsale-local-order-placed"
+LOCAL_HOLDS_QUEUE_URL = "http://127.0.0.1:4566/123456789012/flashsale-local-holds"
 
 
 class Settings(NamedTuple):
@@ -31,6 +32,20 @@ class Settings(NamedTuple):
     # How long a mailer may hold an email before another may send it: longer
     # than sending one takes (pace included), short enough to retry a crash.
     mail_lease_seconds: float = 120.0
+    # Checkout (docs/payments.md): what API-created products get, and Stripe.
+    checkout_default: str = "instant"
+    currency_default: str = "usd"
+    holds_queue_url: str = LOCAL_HOLDS_QUEUE_URL
+    stripe_api_base: str | None = None  # None: Stripe itself
+    # The local stage's fake keys come from the environment; deployed stages name
+    # SSM parameters instead and never hold a secret in their configuration.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_secret_key_parameter: str | None = None
+    stripe_webhook_secret_parameter: str | None = None
+    stripe_publishable_key: str = "pk_test_local"
+    # How long a refund or release may hold its lease before another may try.
+    payment_lease_seconds: float = 30.0
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -53,4 +68,14 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ses_max_send_rate=float(env.get("SES_MAX_SEND_RATE", "14")),
         mailer_max_concurrency=int(env.get("MAILER_MAX_CONCURRENCY", "2")),
         mail_lease_seconds=float(env.get("MAIL_LEASE_SECONDS", "120")),
+        checkout_default=env.get("CHECKOUT_DEFAULT", "instant"),
+        currency_default=env.get("CURRENCY_DEFAULT", "usd"),
+        holds_queue_url=env.get("HOLDS_QUEUE_URL", LOCAL_HOLDS_QUEUE_URL),
+        stripe_api_base=env.get("STRIPE_API_BASE") or None,
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_secret_key_parameter=env.get("STRIPE_SECRET_KEY_PARAMETER") or None,
+        stripe_webhook_secret_parameter=env.get("STRIPE_WEBHOOK_SECRET_PARAMETER") or None,
+        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", "pk_test_local"),
+        payment_lease_seconds=float(env.get("PAYMENT_LEASE_SECONDS", "30")),
     )

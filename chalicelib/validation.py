@@ -48,6 +48,9 @@ class ProductInput(NamedTuple):
     sale_ends_at: datetime | None = None
     shards: int | None = None  # None: chosen from the stock
     cancel_window_minutes: int = contract.DEFAULT_CANCEL_WINDOW_MINUTES
+    checkout: str | None = None  # None: the stage's default
+    hold_minutes: int = contract.DEFAULT_HOLD_MINUTES
+    currency: str | None = None  # None: the stage's default
 
 
 # --- strict JSON -----------------------------------------------------------------
@@ -271,6 +274,11 @@ def product_input(product_id: str, spec: contract.ProductBody) -> ProductInput:
             if spec.cancel_window_minutes is None
             else spec.cancel_window_minutes
         ),
+        checkout=spec.checkout,
+        hold_minutes=(
+            contract.DEFAULT_HOLD_MINUTES if spec.hold_minutes is None else spec.hold_minutes
+        ),
+        currency=spec.currency,
     )
 
 

@@ -48,7 +48,11 @@ def catalog() -> Catalog:
         from chalicelib.catalog import Catalog
 
         return Catalog(
-            aws.client("dynamodb"), config().products_table, ttl=config().catalog_cache_seconds
+            aws.client("dynamodb"),
+            config().products_table,
+            ttl=config().catalog_cache_seconds,
+            checkout=config().checkout_default,
+            currency=config().currency_default,
         )
 
     return _once("catalog", build)

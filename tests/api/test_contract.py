@@ -68,6 +68,8 @@ def test_every_pattern_matches_whole_values_only(name: str, pattern: str) -> Non
         "ImageUrl": "/images/a.svg",
         "IdempotencyKey": "k-1",
         "PageToken": "abc",
+        "Currency": "usd",
+        "PaymentMethod": "pm_card1",
     }[name]
     kind = getattr(contract, name)
     assert msgspec.convert(sample, kind) == sample
