@@ -99,11 +99,12 @@ def place_order() -> Response:
     request = validation.order_request(*_body())
     identity.ensure_self(who, request.user_id)
     key = validation.idempotency_key(app.current_request.headers.get("idempotency-key"))
-    placed = wiring.orders().place(request, key, email=identity.email_for(who, request.user_id))
+    email = identity.email_for(who, request.user_id)
+    placed = wiring.checkout().place(request, key, email=email)
     headers = {"Location": f"/orders/{placed.order.order_id}", **NO_STORE}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(body=placed.order.to_json(), status_code=201, headers=headers)
+    return Response(body=placed.order.to_json(shopper=True), status_code=201, headers=headers)
 
 
 @app.route("/orders/{orderId}", authorizer=SIGNED_IN, api_key_required=KEYED)
@@ -112,8 +113,9 @@ def get_order(orderId: str) -> Response:
     from chalicelib import validation
 
     order_id = validation.path_id(orderId, "orderId")
-    order = wiring.orders().get(order_id, owner=_caller().user_id)
-    return Response(order.to_json(), headers=NO_STORE)
+    who = _caller()
+    order = wiring.checkout().get(order_id, owner=who.user_id)
+    return Response(order.to_json(shopper=who.user_id is not None), headers=NO_STORE)
 
 
 @app.route("/users/{userId}/orders", authorizer=SIGNED_IN, api_key_required=KEYED)
@@ -149,8 +151,66 @@ def cancel_order(orderId: str) -> Response:
             identity.ensure_self(who, body.user_id)
         shopper = None if who.admin else who.user_id
     order_id = validation.path_id(orderId, "orderId")
-    order = wiring.orders().cancel(order_id, shopper)
+    order = wiring.checkout().cancel(order_id, shopper)
     return Response(order.to_json(), headers=NO_STORE)
+
+
+@app.route(
+    "/orders/{orderId}/pay",
+    methods=["POST"],
+    content_types=ANY,
+    authorizer=SIGNED_IN,
+    api_key_required=KEYED,
+)
+@contract_errors
+def pay_order(orderId: str) -> Response:
+    from chalicelib import contract, validation
+
+    who = _caller()
+    order_id = validation.path_id(orderId, "orderId")
+    body = validation.body(*_body(), contract.PayBody)
+    # The local stage has no sign-in: the order id alone names the hold there.
+    checkout = wiring.checkout()
+    if body.payment_intent_id is not None:
+        paying = checkout.pay_intent(
+            order_id, who.user_id, body.payment_intent_id, body.payment_method
+        )
+        if paying is not None:
+            return Response(paying, headers=NO_STORE)
+    order = checkout.pay(order_id, who.user_id, body.payment_method)
+    return Response(order.to_json(shopper=True), headers=NO_STORE)
+
+
+# Stripe calls this; it carries no Cognito token or API key: Stripe's signature,
+# checked by the stripe library, is what makes it trusted.
+@app.route("/payments/stripe/webhook", methods=["POST"], content_types=ANY)
+@contract_errors
+def stripe_webhook() -> Response:
+    request = app.current_request
+    outcome = wiring.checkout().on_webhook(
+        request.raw_body or b"", request.headers.get("stripe-signature")
+    )
+    observability.logger.info("stripe webhook", outcome=outcome)
+    return Response({"received": True}, headers=NO_STORE)
+
+
+@app.route("/payments/config")
+@contract_errors
+def payments_config() -> Response:
+    from chalicelib import instants
+
+    settings = wiring.config()
+    # localstripe serves its stand-in for Stripe.js under its own address.
+    base = settings.stripe_api_base
+    js = f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
+    body = {
+        "provider": "stripe",
+        "publishableKey": settings.stripe_publishable_key,
+        "jsUrl": js,
+        # The hold countdown runs on the server's clock, not the shopper's.
+        "serverTime": instants.canonical(instants.now()),
+    }
+    return Response(body, headers=NO_STORE)
 
 
 # The Orders stream's event source mapping belongs to Terraform (infra/app):
@@ -191,6 +251,33 @@ def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event=event,
         record_handler=one,
         processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )
+
+
+# Holds that reach their time: the holds queue (SQS, one delayed message per hold)
+# feeds this function through an event source mapping made by Terraform, with
+# ReportBatchItemFailures. A batch's holds are released at once, not one after
+# another: each waits on Stripe (cancelling the PaymentIntent) and DynamoDB.
+@app.lambda_function(name="release_holds")
+def release_holds(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    import asyncio
+
+    from aws_lambda_powertools.utilities.batch import (
+        AsyncBatchProcessor,
+        EventType,
+        async_process_partial_response,
+    )
+
+    checkout = wiring.checkout()
+
+    async def one(record: Any) -> str:
+        return await asyncio.to_thread(checkout.release_message, record.body)
+
+    return async_process_partial_response(
+        event=event,
+        record_handler=one,
+        processor=AsyncBatchProcessor(event_type=EventType.SQS),
         context=context,
     )
 

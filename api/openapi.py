@@ -33,6 +33,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/orders/{orderId}"): (None, None, {}),
     ("GET", "/users/{userId}/orders"): (None, contract.PageQuery, {}),
     ("POST", "/orders/{orderId}/cancel"): (contract.CancelBody, None, {}),
+    ("POST", "/orders/{orderId}/pay"): (contract.PayBody, None, {}),
+    # Stripe's signed event: its body is Stripe's, checked by the signature alone.
+    ("POST", "/payments/stripe/webhook"): (None, None, {"Stripe-Signature": contract.Signature}),
+    ("GET", "/payments/config"): (None, None, {}),
     # The operator console's API.
     ("GET", "/admin/sales"): (None, None, {}),
     ("PUT", "/admin/sales/{productId}"): (contract.ProductBody, None, {}),

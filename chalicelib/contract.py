@@ -197,6 +197,19 @@ PaymentMethod = Annotated[
         description="a Stripe payment method id (pm_..., or card_... from Stripe.js createToken)",
     ),
 ]
+IntentId = Annotated[
+    str,
+    Meta(
+        min_length=4,
+        max_length=255,
+        pattern=whole(r"pi_[A-Za-z0-9_]+"),
+        description="a Stripe PaymentIntent id (pi_...)",
+    ),
+]
+Signature = Annotated[
+    str,
+    Meta(max_length=2048, description="Stripe's webhook signature, t=...,v1=..."),
+]
 Instant = Annotated[
     datetime,
     Meta(
@@ -269,6 +282,9 @@ class PayBody(Body):
     """POST /orders/{orderId}/pay"""
 
     payment_method: PaymentMethod
+    # The order's PaymentIntent, as POST /orders gave it: with it the server asks
+    # Stripe, not the order table, what the hold is (docs/payments.md).
+    payment_intent_id: IntentId | None = None
 
 
 class EmptyBody(Body):

@@ -96,3 +96,32 @@ class Busy(FlashSaleError):
 
     def headers(self) -> Headers:
         return {"Retry-After": str(self.retry_after)}
+
+
+# --- pay checkout (docs/payments.md) ------------------------------------------------
+
+
+class InvalidSignature(FlashSaleError):
+    code = "INVALID_SIGNATURE"
+    status = 400
+
+
+class PaymentFailed(FlashSaleError):
+    code = "PAYMENT_FAILED"
+    status = 402
+
+
+class HoldExpired(FlashSaleError):
+    code = "HOLD_EXPIRED"
+    status = 409
+
+
+class OrderNotPayable(FlashSaleError):
+    code = "ORDER_NOT_PAYABLE"
+    status = 409
+
+
+class PaymentUnavailable(Busy):
+    """Stripe did not answer: nothing is held or charged; try again shortly."""
+
+    code = "PAYMENT_UNAVAILABLE"

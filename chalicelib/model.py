@@ -238,7 +238,10 @@ class Order(NamedTuple):
                 "refundedAt": None
                 if self.refunded_at is None
                 else instants.canonical(self.refunded_at),
-                "reason": self.refund_reason,
+                # Money back for a cancelled order, or for a payment that came
+                # after its hold had ended.
+                "reason": self.refund_reason
+                or ("cancelled" if self.status == CANCELLED else "late_payment"),
             }
         return body
 

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import delivery, order_mail, retry
-from chalicelib.model import CANCELLED, Order, number
+from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order, number
 from chalicelib.observability import logger
 from chalicelib.order_mail import Kind
 
@@ -100,6 +100,20 @@ def cancelled_order_id(record: dict[str, Any]) -> str | None:
     return order_id if isinstance(order_id, str) and order_id else None
 
 
+def paid_order_id(record: dict[str, Any]) -> str | None:
+    """The order id of a hold just paid (AWAITING_PAYMENT -> CONFIRMED) not yet
+    announced, or None."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if image.get("status", {}).get("S") != CONFIRMED or "paidAt" not in image:
+        return None
+    if PLACED.mark in image:
+        return None  # its announcement's own mark
+    order_id = image.get("orderId", {}).get("S")
+    return order_id if isinstance(order_id, str) and order_id else None
+
+
 class OrderNotifier:
     """Publishes one confirmation per committed order, one notice per cancellation."""
 
@@ -140,6 +154,9 @@ class OrderNotifier:
             cancelled = cancelled_order_id(record.raw_event)
             if cancelled is not None:
                 self.notify(cancelled, CANCELLATION)
+            paid = paid_order_id(record.raw_event)
+            if paid is not None:
+                self.notify(paid)  # a paid hold is placed when it is paid
             return  # otherwise one of our own marks
         if record.event_name is not DynamoDBRecordEventName.INSERT:
             return
@@ -162,6 +179,8 @@ class OrderNotifier:
         order = Order.from_item(dict(stored))
         if event is CANCELLATION and order.status != CANCELLED:
             return False
+        if event is PLACED and order.status in (AWAITING_PAYMENT, RELEASED):
+            return False  # a hold is placed when it is paid; a released one never was
         sent = self._pipeline.deliver(
             order_id, stored, event.channel, lambda: self._publish(order, event)
         )

@@ -507,6 +507,10 @@ def order_events(
             continue
         if event == "INSERT" and order.status == CONFIRMED:
             placed.append(order)
+        elif event == "MODIFY" and order.status == CONFIRMED and "paidAt" in image:
+            # A pay-checkout hold counts as sold when it is paid (once: the marks).
+            if "statsPlaced" not in image:
+                placed.append(order)
         elif order.status == CANCELLED and "statsCancelled" not in image:
             cancelled.append(order)
     return placed, cancelled

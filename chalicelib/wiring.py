@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from chalicelib.mailer import Mailer, Suppressions
     from chalicelib.notifications import OrderNotifier
     from chalicelib.orders import OrderService
+    from chalicelib.payments.checkout import Checkout
+    from chalicelib.payments.stripe_gateway import Gateway
     from chalicelib.sales import Console, RejectionTally, SalesStats
 
 T = TypeVar("T")
@@ -163,6 +165,58 @@ def mailer() -> Mailer:
         )
 
     return _once("mailer", build)
+
+
+def gateway() -> Gateway:
+    """Stripe, with the stage's keys: from the environment on the local stage
+    (localstripe's fake keys), from SSM Parameter Store on deployed stages."""
+
+    def build() -> Gateway:
+        from chalicelib.errors import PaymentUnavailable
+        from chalicelib.payments.stripe_gateway import Gateway
+
+        settings_ = config()
+        secret = settings_.stripe_secret_key or _parameter(settings_.stripe_secret_key_parameter)
+        hook = settings_.stripe_webhook_secret or _parameter(
+            settings_.stripe_webhook_secret_parameter
+        )
+        if not secret or not hook:
+            raise PaymentUnavailable("payments are not configured on this stage")
+        return Gateway(secret, hook, settings_.stripe_api_base)
+
+    return _once("gateway", build)
+
+
+def _parameter(name: str | None) -> str | None:
+    if name is None:
+        return None
+    response = aws.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
+def checkout() -> Checkout:
+    """Pay checkout around the order writer (docs/payments.md)."""
+
+    def build() -> Checkout:
+        from chalicelib.delivery import Ledger
+        from chalicelib.payments.checkout import Checkout
+        from chalicelib.payments.holds import HoldQueue
+
+        settings_ = config()
+        return Checkout(
+            orders(),
+            aws.client("dynamodb", retries=False),  # Checkout decides what to resend
+            settings_,
+            gateway,
+            HoldQueue(aws.client("sqs"), settings_.holds_queue_url),
+            Ledger(
+                aws.client("dynamodb"),
+                settings_.orders_table,
+                lease_seconds=settings_.payment_lease_seconds,
+            ),
+        )
+
+    return _once("checkout", build)
 
 
 def reset() -> None:

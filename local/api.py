@@ -18,8 +18,8 @@ from local import gateway, stage
 
 chalice_local.ThreadedHTTPServer.request_queue_size = 1024
 gateway.install()
-if endpoint := os.environ.get(stage.ENDPOINT):
-    stage.endpoint_override(factory.CLIFactory, endpoint)
+if overrides := {name: os.environ[name] for name in stage.HARNESS_VARIABLES if name in os.environ}:
+    stage.endpoint_override(factory.CLIFactory, overrides)
 
 if __name__ == "__main__":
     sys.exit(main())

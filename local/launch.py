@@ -23,6 +23,7 @@ class Ports(NamedTuple):
     api: int
     emulator: int
     ui: int
+    stripe: int = 0  # localstripe (0: the stack picks)
 
 
 def free_port() -> int:
@@ -49,7 +50,7 @@ def launched(
 ) -> Iterator[Ports]:
     """A running stack whose output goes to `log`; raises if it does not get ready."""
     for attempt in range(1, ATTEMPTS + 1):
-        ports = Ports(free_port(), free_port(), free_port())
+        ports = Ports(free_port(), free_port(), free_port(), free_port())
         process = _spawn(log, ports, extra)
         try:
             _wait_ready(process, ports, log, seconds)
@@ -77,6 +78,7 @@ def _spawn(log: Path, ports: Ports, extra: dict[str, str] | None) -> subprocess.
         "API_PORT": str(ports.api),
         "EMULATOR_PORT": str(ports.emulator),
         "UI_PORT": str(ports.ui),
+        **({"STRIPE_PORT": str(ports.stripe)} if ports.stripe else {}),
         # One Vite dependency cache per stack (under frontend/): two dev servers
         # pre-bundling into one cache at once can break each other.
         "VITE_CACHE_DIR": f"node_modules/.vite-{log.stem}",

@@ -144,6 +144,32 @@ def create_mail(ses: Any, sqs: Any, sns: Any, settings: Settings) -> str:
     return str(queue)
 
 
+HOLDS_QUEUE = "flashsale-local-holds"
+HOLDS_DLQ = "flashsale-local-holds-dlq"
+# As infra names them: a release that keeps failing (5 receives) goes aside, and a
+# message is invisible while a release (Stripe + DynamoDB, retried) is at work.
+HOLDS_MAX_RECEIVES = 5
+HOLDS_VISIBILITY_SECONDS = 30
+
+
+def create_holds(sqs: Any) -> str:
+    """The holds queue (docs/payments.md), with its dead-letter queue; its URL."""
+    dlq = sqs.create_queue(QueueName=HOLDS_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(HOLDS_MAX_RECEIVES)}
+    return str(
+        sqs.create_queue(
+            QueueName=HOLDS_QUEUE,
+            Attributes={
+                "VisibilityTimeout": str(HOLDS_VISIBILITY_SECONDS),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+    )
+
+
 def seed_products(catalog: Catalog, path: Path = SEED) -> int:
     """Put the demo products; return how many. `saleStartsInMinutes` places a
     sale window relative to now, so the UI always has a countdown to show."""

@@ -29,6 +29,7 @@ import boto3
 from chalicelib import settings
 from chalicelib.catalog import Catalog
 from local import resources, stage
+from local import stripe as local_stripe
 from local.delivery import NOTIFY_DLQ, DeadLetterQueue, Mailbox, StreamPoller
 from local.emulator import Emulator
 from local.mail import QueuePoller, SentMail
@@ -46,11 +47,20 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def emulator_environment(endpoint: str, app_id: str = "flashsale-local") -> dict[str, str]:
-    """The local stage's environment on the emulator at `endpoint`, whatever the
-    shell's AWS setup."""
+def emulator_environment(
+    endpoint: str, app_id: str = "flashsale-local", stripe_base: str | None = None
+) -> dict[str, str]:
+    """The local stage's environment on the emulator at `endpoint` (and localstripe
+    at `stripe_base`), whatever the shell's AWS setup."""
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
     env.update(stage.environment(endpoint=endpoint))
+    if stripe_base is not None:
+        env.update(
+            STRIPE_API_BASE=stripe_base,
+            STRIPE_SECRET_KEY=local_stripe.SECRET_KEY,
+            STRIPE_WEBHOOK_SECRET=local_stripe.WEBHOOK_SECRET,
+            STRIPE_PUBLISHABLE_KEY=local_stripe.PUBLISHABLE_KEY,
+        )
     env["AWS_SDK_UA_APP_ID"] = app_id
     # The unit tests ignore the stage's endpoint (tests/conftest.py); a process
     # started for the emulator must not.
@@ -108,16 +118,20 @@ def bootstrap(endpoint: str) -> None:
         config,
     )
     say(f"shopper emails: topic -> {queue} -> send_emails -> SES ({config.mail_sender})")
+    say(f"holds: {resources.create_holds(emulator_client('sqs', endpoint))} -> release_holds")
     count = resources.seed_products(Catalog(dynamodb, config.products_table))
     say(f"seeded {count} demo products")
 
 
-def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Thread]:
+def start_delivery(
+    endpoint: str, stop: threading.Event, stripe_base: str | None = None
+) -> list[threading.Thread]:
     """Run the app's stream handler on the emulator's Orders stream as the stage's
-    event source mapping would (records it gives up on go to NOTIFY_DLQ), and print
-    every confirmation SNS sends (through an SQS queue subscribed to the topic)."""
-    # The handler runs in this process with the stage's settings, as on Lambda.
-    os.environ.update(emulator_environment(endpoint))
+    event source mapping would (records it gives up on go to NOTIFY_DLQ), print
+    every confirmation SNS sends (through an SQS queue subscribed to the topic),
+    and release holds from the holds queue as `release_holds`' mapping would."""
+    # The handlers run in this process with the stage's settings, as on Lambda.
+    os.environ.update(emulator_environment(endpoint, stripe_base=stripe_base))
     import app
 
     config = settings.load()
@@ -141,6 +155,12 @@ def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Threa
         app.send_emails,
         concurrency=config.mailer_max_concurrency,
     )
+    holds = QueuePoller(
+        sqs,
+        sqs.get_queue_url(QueueName=resources.HOLDS_QUEUE)["QueueUrl"],
+        app.release_holds,
+        concurrency=HOLD_RELEASERS,
+    )
     threads = [
         threading.Thread(target=poller.run, args=(stop,), daemon=True),
         threading.Thread(target=mailbox.print_forever, args=(stop,), daemon=True),
@@ -150,11 +170,41 @@ def start_delivery(endpoint: str, stop: threading.Event) -> list[threading.Threa
     ]
     for thread in threads:
         thread.start()
+    # A short idle between polls: a hold is released within it of its time.
+    threads += holds.run(stop, idle=HOLD_POLL_SECONDS)
     # LOCAL_MAILER=off leaves the mail queue to whoever else reads it (a test's
     # own mailers, one of them killed on purpose).
     if os.environ.get("LOCAL_MAILER", "on") == "off":
         return threads
     return threads + mail.run(stop)
+
+
+# The holds queue's pollers (release_holds' mapping's concurrency, played here)
+# and how long one waits after finding the queue empty.
+HOLD_RELEASERS = 4
+HOLD_POLL_SECONDS = 0.1
+STRIPE_DEFAULT_PORT = 8420  # the local stage's STRIPE_API_BASE (.chalice/config.json)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_stripe(
+    host: str, port: int, webhook: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """localstripe on `port`, its events signed and sent to `webhook`."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "local.stripe", "--host", host, "--port", str(port),
+         "--webhook", webhook],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    base = f"http://{host}:{port}"
+    wait_for(f"{base}/js.stripe.com/v3/", child)
+    return child, base
 
 
 def serve_api_yourself(endpoint: str) -> None:
@@ -184,6 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         services += [("API_PORT", "8000"), ("UI_PORT", "5173")]
     ports = {name: int(os.environ.get(name, default)) for name, default in services}
     busy = [f"{name}={port}" for name, port in ports.items() if not port_free(host, port)]
+    if "STRIPE_PORT" in os.environ:
+        ports["STRIPE_PORT"] = int(os.environ["STRIPE_PORT"])
+        if not port_free(host, ports["STRIPE_PORT"]):
+            busy.append(f"STRIPE_PORT={ports['STRIPE_PORT']}")
+    else:
+        # The stage's own port when it is free (a plain `chalice local` finds it
+        # there); else any: two stacks on one machine each get their own.
+        default_free = port_free(host, STRIPE_DEFAULT_PORT)
+        ports["STRIPE_PORT"] = STRIPE_DEFAULT_PORT if default_free else free_port(host)
     if busy:
         say(f"port in use: {', '.join(busy)}; stop what holds it or set another port")
         return 1
@@ -208,19 +267,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         say(f"AWS emulator on {emulator.url}")
         bootstrap(emulator.url)
-        workers = start_delivery(emulator.url, stopping)
+        api_url = f"http://{host}:{ports.get('API_PORT', 8000)}"
+        stripe, stripe_base = start_stripe(
+            host,
+            ports["STRIPE_PORT"],
+            f"{api_url}/payments/stripe/webhook",
+            emulator_environment(emulator.url),
+        )
+        children.append(stripe)
+        say(f"Stripe stand-in (localstripe) on {stripe_base}; its webhooks -> {api_url}")
+        workers = start_delivery(emulator.url, stopping, stripe_base)
         say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
         if emulator_only:
             serve_api_yourself(emulator.url)
             while True:
                 time.sleep(0.5)
-        api_url = f"http://{host}:{ports['API_PORT']}"
         ui_url = f"http://{host}:{ports['UI_PORT']}"
         api = subprocess.Popen(
             [sys.executable, "-m", "local.api", "local", "--stage", "local", "--no-autoreload",
              "--host", host, "--port", str(ports["API_PORT"])],
             cwd=ROOT,
-            env=emulator_environment(emulator.url, app_id="flashsale-api"),
+            env=emulator_environment(emulator.url, app_id="flashsale-api", stripe_base=stripe_base),
         )  # fmt: skip
         children.append(api)
         ui = subprocess.Popen(

@@ -35,18 +35,24 @@ def environment(stage: str = STAGE, endpoint: str | None = None) -> dict[str, st
     return variables
 
 
-def endpoint_override(factory: type[CLIFactory], endpoint: str) -> None:
-    """Make every config `factory` creates name `endpoint` as the emulator: what
-    `python -m local.api` does when its environment names one."""
+# What a harness sets for the services it started on ports of its own choosing:
+# the emulator and localstripe.
+HARNESS_VARIABLES = (ENDPOINT, "STRIPE_API_BASE")
+
+
+def endpoint_override(factory: type[CLIFactory], overrides: dict[str, str]) -> None:
+    """Make every config `factory` creates name these services (`overrides`, from
+    HARNESS_VARIABLES): what `python -m local.api` does when its environment
+    names them."""
     create = factory.create_config_obj
-    if getattr(create, "endpoint_override", None) == endpoint:
+    if getattr(create, "endpoint_override", None) == overrides:
         return
 
     def create_config_obj(self: CLIFactory, *args: Any, **kwargs: Any) -> Any:
         params = dict(kwargs.pop("user_provided_params", None) or {})
-        variables = {**params.get("environment_variables", {}), ENDPOINT: endpoint}
+        variables = {**params.get("environment_variables", {}), **overrides}
         params["environment_variables"] = variables
         return create(self, *args, user_provided_params=params, **kwargs)
 
-    create_config_obj.endpoint_override = endpoint  # type: ignore[attr-defined]
+    create_config_obj.endpoint_override = dict(overrides)  # type: ignore[attr-defined]
     factory.create_config_obj = create_config_obj  # type: ignore[method-assign]

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib import instants
 from chalicelib.catalog import Product
-from chalicelib.model import CANCELLED, CONFIRMED, Order
+from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Allocation, Order
 from chalicelib.settings import Settings
 
 PURCHASE_COUNTER_LIFETIME = timedelta(days=30)
@@ -135,23 +135,7 @@ def cancellation_items(
             }
         )
     if order.counted and keep_counter:
-        items.append(
-            {
-                "Update": {
-                    "TableName": settings.purchases_table,
-                    "Key": {
-                        "userId": {"S": order.user_id},
-                        "productId": {"S": order.product_id},
-                    },
-                    "UpdateExpression": "ADD purchased :minus",
-                    "ConditionExpression": "purchased >= :q",
-                    "ExpressionAttributeValues": {
-                        ":minus": {"N": str(-order.quantity)},
-                        ":q": {"N": str(order.quantity)},
-                    },
-                }
-            }
-        )
+        items.append(_uncount(settings, order.user_id, order.product_id, order.quantity))
     return items
 
 
@@ -159,8 +143,13 @@ def return_to(order: Order, product: Product) -> dict[str, int]:
     """Where a cancelled order's units go: the stock items they came from, or,
     for items re-sharded away since (or an order that predates allocations), the
     product's first stock item."""
+    return units_back(order.allocation, order.quantity, product)
+
+
+def units_back(allocation: Allocation, quantity: int, product: Product) -> dict[str, int]:
+    """Where units taken as `allocation` go back to in `product` as it is now."""
     current = set(product.stock_keys)
-    taken = order.allocation or ((product.stock_keys[0], order.quantity),)
+    taken = allocation or ((product.stock_keys[0], quantity),)
     returned: dict[str, int] = {}
     for key, units in taken:
         target = key if key in current else product.stock_keys[0]
@@ -175,3 +164,176 @@ def _counter_expiry(product: Product) -> int | None:
         return instants.epoch_seconds(product.sale_ends_at + PURCHASE_COUNTER_LIFETIME)
     except OverflowError:
         return None  # a sale that ends near year 9999 keeps its counters
+
+
+# --- pay checkout: holds ---------------------------------------------------------------
+
+
+class Hold(NamedTuple):
+    """What releasing a hold needs, carried by its release message so that the
+    release reads nothing first (docs/payments.md, requests per paid order)."""
+
+    order_id: str
+    user_id: str
+    product_id: str
+    quantity: int
+    allocation: Allocation
+    counted: bool
+    expires_at: datetime
+    intent_id: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> Hold:
+        assert order.hold_expires_at is not None
+        return cls(
+            order.order_id,
+            order.user_id,
+            order.product_id,
+            order.quantity,
+            order.allocation,
+            order.counted,
+            order.hold_expires_at,
+            order.payment_intent_id,
+        )
+
+
+def release_items(
+    settings: Settings,
+    hold: Hold,
+    moment: datetime,
+    reason: str,
+    returned: Mapping[str, int] | None = None,
+    version: int | None = None,
+    keep_counter: bool = True,
+) -> list[dict[str, Any]]:
+    """Release an unpaid hold: the order AWAITING_PAYMENT -> RELEASED, its units
+    back and the shopper's purchase count freed, in one transaction. Without
+    `returned` the units go back to the stock items they came from, on the
+    condition only that those still exist (a re-sharded product fails the
+    condition, and the caller reads where the units go now, with its version)."""
+    back = dict(hold.allocation) if returned is None else dict(returned)
+    items: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": settings.orders_table,
+                "Key": {"orderId": {"S": hold.order_id}},
+                "UpdateExpression": (
+                    "SET #status = :released, releasedAt = :now, releaseReason = :why"
+                    " REMOVE clientSecret"
+                ),
+                # Only a hold still unpaid: a payment confirmed first keeps its units.
+                "ConditionExpression": "#status = :awaiting",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":released": {"S": RELEASED},
+                    ":awaiting": {"S": AWAITING_PAYMENT},
+                    ":now": {"S": instants.canonical(moment)},
+                    ":why": {"S": reason},
+                },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+    ]
+    for key, units in back.items():
+        guard = "attribute_exists(stock)"
+        values = {":u": {"N": str(units)}}
+        if version is not None:
+            guard += " AND version = :v"
+            values[":v"] = {"N": str(version)}
+        items.append(
+            {
+                "Update": {
+                    "TableName": settings.products_table,
+                    "Key": {"productId": {"S": key}},
+                    "UpdateExpression": "SET stock = stock + :u",
+                    "ConditionExpression": guard,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        )
+    if hold.counted and keep_counter:
+        items.append(_uncount(settings, hold.user_id, hold.product_id, hold.quantity))
+    return items
+
+
+def _uncount(settings: Settings, user_id: str, product_id: str, quantity: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": settings.purchases_table,
+            "Key": {"userId": {"S": user_id}, "productId": {"S": product_id}},
+            "UpdateExpression": "ADD purchased :minus",
+            "ConditionExpression": "purchased >= :q",
+            "ExpressionAttributeValues": {
+                ":minus": {"N": str(-quantity)},
+                ":q": {"N": str(quantity)},
+            },
+        }
+    }
+
+
+def payment_confirmation(
+    settings: Settings, order_id: str, intent_id: str, moment: datetime
+) -> dict[str, Any]:
+    """The UpdateItem that confirms a paid hold: once, and only for its own
+    PaymentIntent (a hold whose intent was never recorded takes this one)."""
+    return {
+        "TableName": settings.orders_table,
+        "Key": {"orderId": {"S": order_id}},
+        "UpdateExpression": (
+            "SET #status = :confirmed, paidAt = :now, paymentIntentId = :pi REMOVE clientSecret"
+        ),
+        "ConditionExpression": (
+            "#status = :awaiting"
+            " AND (paymentIntentId = :pi OR attribute_not_exists(paymentIntentId))"
+        ),
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":confirmed": {"S": CONFIRMED},
+            ":awaiting": {"S": AWAITING_PAYMENT},
+            ":pi": {"S": intent_id},
+            ":now": {"S": instants.canonical(moment)},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def intent_record(
+    settings: Settings, order_id: str, intent_id: str, client_secret: str
+) -> dict[str, Any]:
+    """The UpdateItem that records a hold's PaymentIntent: the first one stands."""
+    return {
+        "TableName": settings.orders_table,
+        "Key": {"orderId": {"S": order_id}},
+        "UpdateExpression": "SET paymentIntentId = :pi, clientSecret = :secret",
+        "ConditionExpression": "#status = :awaiting AND attribute_not_exists(paymentIntentId)",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":pi": {"S": intent_id},
+            ":secret": {"S": client_secret},
+            ":awaiting": {"S": AWAITING_PAYMENT},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def intent_replacement(
+    settings: Settings, order_id: str, old: str | None, intent_id: str, client_secret: str
+) -> dict[str, Any]:
+    """The UpdateItem that puts a fresh PaymentIntent in place of `old` on a hold."""
+    values = {
+        ":pi": {"S": intent_id},
+        ":secret": {"S": client_secret},
+        ":awaiting": {"S": AWAITING_PAYMENT},
+    }
+    guard = "attribute_not_exists(paymentIntentId)"
+    if old is not None:
+        guard = "paymentIntentId = :old"
+        values[":old"] = {"S": old}
+    return {
+        "TableName": settings.orders_table,
+        "Key": {"orderId": {"S": order_id}},
+        "UpdateExpression": "SET paymentIntentId = :pi, clientSecret = :secret",
+        "ConditionExpression": f"#status = :awaiting AND {guard}",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": values,
+    }

@@ -1,0 +1,415 @@
+"""Pay checkout (docs/payments.md) through the routes, on in-process moto and a
+real localstripe: holds, the signed webhook, release, refunds."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import stripe
+
+from chalicelib import instants, wiring
+from chalicelib.payments import holds
+from chalicelib.payments.stripe_gateway import Gateway, Unavailable
+from local import resources
+from local import stripe as local_stripe
+from local.launch import free_port
+from tests.conftest import Shop
+
+PAY = {"checkout": "pay", "holdMinutes": 10, "maxPerUser": 3}
+GOOD, DECLINED = "4242424242424242", "4000000000000341"
+DELAY_UNTIL = holds.delay_until
+
+
+@pytest.fixture(scope="module")
+def stripe_base() -> Iterator[str]:
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "local.stripe", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "localstripe did not start"
+            time.sleep(0.1)
+    yield base
+    child.terminate()
+    child.wait(timeout=10)
+
+
+class Payments:
+    """The shop plus Stripe: cards as Stripe.js makes them, events as Stripe signs them."""
+
+    def __init__(self, shop: Shop, base: str, sqs: Any) -> None:
+        self.shop = shop
+        self.base = base
+        self.sqs = sqs
+        self.stripe = stripe.StripeClient(local_stripe.SECRET_KEY, base_addresses={"api": base})
+        self.queue = resources.create_holds(sqs)
+
+    def card(self, number: str) -> str:
+        """What Stripe.js's createToken gives the browser for a card: its card id."""
+        data = "&".join(
+            f"card[{k}]={v}"
+            for k, v in {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}.items()
+        )
+        request = urllib.request.Request(
+            f"{self.base}/v1/tokens", data=f"{data}&key=pk_test_local".encode(), method="POST"
+        )
+        with urllib.request.urlopen(request) as answer:
+            return str(json.loads(answer.read())["card"]["id"])
+
+    def event(self, kind: str, intent_id: str, secret: str = local_stripe.WEBHOOK_SECRET) -> Any:
+        """POST Stripe's event about `intent_id` to the webhook, signed as Stripe signs."""
+        intent = self.stripe.v1.payment_intents.retrieve(intent_id).to_dict()
+        payload = json.dumps(
+            {"id": f"evt_{time.time_ns()}", "type": kind, "data": {"object": intent}}
+        )
+        stamp = int(time.time())
+        signature = hmac.new(
+            secret.encode(), f"{stamp}.{payload}".encode(), hashlib.sha256
+        ).hexdigest()
+        return self.shop.request(
+            "POST",
+            "/payments/stripe/webhook",
+            raw=payload.encode(),
+            headers={"Stripe-Signature": f"t={stamp},v1={signature}"},
+        )
+
+    def pay(self, order_id: str, number: str = GOOD, intent: str | None = None) -> Any:
+        body = {"paymentMethod": self.card(number)}
+        if intent is not None:
+            body["paymentIntentId"] = intent
+        return self.shop.request("POST", f"/orders/{order_id}/pay", body)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The release messages waiting (delays ignored: moto shows them when due)."""
+        found = self.sqs.receive_message(
+            QueueUrl=self.queue, MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", [])
+        return [json.loads(m["Body"]) for m in found]
+
+    def intent(self, intent_id: str) -> Any:
+        return self.stripe.v1.payment_intents.retrieve(intent_id)
+
+    def refunds(self, intent_id: str) -> list[Any]:
+        every = self.stripe.v1.refunds.list().data
+        return [
+            r for r in every if r.payment_intent == intent_id or r.charge == self._charge(intent_id)
+        ]
+
+    def _charge(self, intent_id: str) -> str | None:
+        charge = self.intent(intent_id).latest_charge
+        return None if charge is None else str(getattr(charge, "id", charge))
+
+
+@pytest.fixture
+def payments(shop: Shop, stripe_base: str, monkeypatch: pytest.MonkeyPatch) -> Payments:
+    import boto3
+
+    sqs = boto3.client("sqs")
+    helper = Payments(shop, stripe_base, sqs)
+    gateway = Gateway(local_stripe.SECRET_KEY, local_stripe.WEBHOOK_SECRET, stripe_base)
+    monkeypatch.setitem(wiring._services, "gateway", gateway)
+    # Release messages visible at once, so a test reads what a hold sent (when
+    # they are due is delay_until's, tested on its own).
+    monkeypatch.setattr(holds, "delay_until", lambda due, now: 0)
+    return helper
+
+
+def test_an_instant_product_is_confirmed_at_once_and_never_meets_stripe(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_stripe() -> Any:
+        raise AssertionError("an instant order reached Stripe")
+
+    monkeypatch.setattr(wiring, "gateway", no_stripe)
+    product = shop.put_product()
+    assert "checkout" not in product  # instant products' JSON is unchanged
+    placed = shop.order()
+    assert placed.status_code == 201
+    assert placed.json_body["status"] == "CONFIRMED"
+    assert "holdExpiresAt" not in placed.json_body and "payment" not in placed.json_body
+
+
+def test_a_pay_product_holds_the_units_and_answers_what_the_client_needs(
+    payments: Payments,
+) -> None:
+    shop = payments.shop
+    shop.put_product(price=19.99, stock=10, **PAY)
+    placed = shop.order(key="k1", quantity=2)
+    assert placed.status_code == 201, placed.json_body
+    order = placed.json_body
+    assert order["status"] == "AWAITING_PAYMENT"
+    created = instants.parse(order["createdAt"])
+    assert instants.parse(order["holdExpiresAt"]) == created + timedelta(minutes=10)
+    assert (order["currency"], order["amountMinor"]) == ("usd", 3998)
+    intent = payments.intent(order["payment"]["paymentIntentId"])
+    assert (intent.amount, intent.currency, intent.metadata["orderId"]) == (
+        3998,
+        "usd",
+        order["orderId"],
+    )
+    assert order["payment"]["clientSecret"] == intent.client_secret
+    # The hold takes stock and counts against the limit exactly like an order.
+    assert shop.stock() == 8 and shop.purchased("alice") == 2
+    assert shop.order(quantity=2).json_body["code"] == "PURCHASE_LIMIT_EXCEEDED"
+    # A replay is the same hold, with the same PaymentIntent.
+    replay = shop.order(key="k1", quantity=2)
+    assert replay.json_body == order
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    # One release message, due at the hold's end.
+    (message,) = payments.messages()
+    assert message["orderId"] == order["orderId"]
+    assert message["paymentIntentId"] == intent.id
+
+
+def test_paying_confirms_only_on_the_signed_webhook_exactly_once(payments: Payments) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    intent_id = order["payment"]["paymentIntentId"]
+    paid = payments.pay(order["orderId"])
+    assert paid.status_code == 200, paid.json_body
+    assert paid.json_body["status"] == "AWAITING_PAYMENT"  # until Stripe says so
+    assert payments.intent(intent_id).status == "succeeded"
+    # A forged event changes nothing.
+    forged = payments.event("payment_intent.succeeded", intent_id, secret="whsec_other")
+    assert (forged.status_code, forged.json_body["code"]) == (400, "INVALID_SIGNATURE")
+    unsigned = shop.request("POST", "/payments/stripe/webhook", {"type": "x"})
+    assert (unsigned.status_code, unsigned.json_body["code"]) == (400, "INVALID_SIGNATURE")
+    assert shop.request("GET", f"/orders/{order['orderId']}").json_body["status"] == (
+        "AWAITING_PAYMENT"
+    )
+    # The same event four times at once, then once more: one confirmation.
+    answers: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda: answers.append(
+                payments.event("payment_intent.succeeded", intent_id).status_code
+            )
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * 4
+    assert payments.event("payment_intent.succeeded", intent_id).status_code == 200
+    stored = shop.request("GET", f"/orders/{order['orderId']}").json_body
+    assert stored["status"] == "CONFIRMED" and "paidAt" in stored
+    assert "clientSecret" not in stored.get("payment", {})
+    assert "refund" not in stored and payments.refunds(intent_id) == []
+    assert shop.stock() == 9
+
+
+def test_a_declined_card_keeps_the_hold_and_another_card_pays(payments: Payments) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    declined = payments.pay(order["orderId"], DECLINED)
+    assert (declined.status_code, declined.json_body["code"]) == (402, "PAYMENT_FAILED")
+    assert "declined" in declined.json_body["message"]
+    failed = payments.event("payment_intent.payment_failed", order["payment"]["paymentIntentId"])
+    assert failed.status_code == 200
+    assert shop.request("GET", f"/orders/{order['orderId']}").json_body["status"] == (
+        "AWAITING_PAYMENT"
+    )
+    assert shop.stock() == 9
+    retried = payments.pay(order["orderId"])
+    assert retried.status_code == 200, retried.json_body
+    intent_id = retried.json_body["payment"]["paymentIntentId"]
+    assert payments.event("payment_intent.succeeded", intent_id).status_code == 200
+    assert shop.request("GET", f"/orders/{order['orderId']}").json_body["status"] == "CONFIRMED"
+
+
+def _release_now(payments: Payments, order: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Deliver the hold's release message at its time (the clock moved past it)."""
+    later = instants.parse(order["holdExpiresAt"]) + timedelta(milliseconds=1)
+    monkeypatch.setattr(instants, "now", lambda: later)
+    checkout = wiring.checkout()
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    (message,) = payments.sqs.receive_message(QueueUrl=payments.queue).get("Messages", [])
+    return checkout.release_message(message["Body"])
+
+
+def test_an_unpaid_hold_is_released_at_its_time(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    order = shop.order(quantity=2).json_body
+    assert (shop.stock(), shop.purchased("alice")) == (3, 2)
+    assert _release_now(payments, order, monkeypatch) == "released"
+    stored = shop.request("GET", f"/orders/{order['orderId']}").json_body
+    assert stored["status"] == "RELEASED" and stored["releaseReason"] == "expired"
+    assert stored["releasedAt"] == instants.canonical(
+        instants.parse(order["holdExpiresAt"]) + timedelta(milliseconds=1)
+    )
+    assert (shop.stock(), shop.purchased("alice")) == (5, 0)
+    assert payments.intent(order["payment"]["paymentIntentId"]).status == "canceled"
+    # Paying now is refused in the shopper's words.
+    late = payments.pay(order["orderId"])
+    assert (late.status_code, late.json_body["code"]) == (409, "HOLD_EXPIRED")
+    assert "went back on sale" in late.json_body["message"]
+
+
+def test_a_paid_hold_is_not_released_and_its_release_reads_nothing(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    payments.pay(order["orderId"])
+    payments.event("payment_intent.succeeded", order["payment"]["paymentIntentId"])
+    calls: list[str] = []
+    client = wiring.checkout()._client
+    client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    assert _release_now(payments, order, monkeypatch) == "not held"
+    assert calls == []  # Stripe said the money came: no DynamoDB request at all
+    assert shop.request("GET", f"/orders/{order['orderId']}").json_body["status"] == "CONFIRMED"
+    assert shop.stock() == 9
+
+
+def test_a_payment_after_the_release_is_refunded_once(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    intent_id = order["payment"]["paymentIntentId"]
+    # The shopper's card goes through at Stripe just as the hold ends (the
+    # release's cancel of the intent is lost: Stripe unreachable for it).
+    gateway = wiring.gateway()
+    monkeypatch.setattr(gateway, "cancel", lambda _intent: "requires_payment_method")
+    assert _release_now(payments, order, monkeypatch) == "released"
+    monkeypatch.delattr(gateway, "cancel")
+    payments.stripe.v1.payment_intents.update(
+        intent_id, params={"payment_method": payments.card(GOOD)}
+    )
+    payments.stripe.v1.payment_intents.confirm(intent_id)
+
+    # Stripe unreachable for the refund: the webhook answers 503, Stripe retries.
+    def down(*_: Any) -> str:
+        raise Unavailable("Stripe is down")
+
+    monkeypatch.setattr(gateway, "refund", down)
+    failed = payments.event("payment_intent.succeeded", intent_id)
+    assert (failed.status_code, failed.json_body["code"]) == (503, "PAYMENT_UNAVAILABLE")
+    monkeypatch.delattr(gateway, "refund")
+    for _ in range(3):
+        again = payments.event("payment_intent.succeeded", intent_id)
+        assert again.status_code == 200, again.json_body
+    stored = shop.request("GET", f"/orders/{order['orderId']}").json_body
+    assert stored["status"] == "RELEASED"
+    assert stored["refund"]["reason"] == "late_payment"
+    assert len(payments.refunds(intent_id)) == 1
+    assert shop.stock() == 10
+
+
+def test_cancelling_a_paid_order_refunds_and_restocks(payments: Payments) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    intent_id = order["payment"]["paymentIntentId"]
+    payments.pay(order["orderId"])
+    payments.event("payment_intent.succeeded", intent_id)
+    for _ in range(2):
+        cancelled = shop.request("POST", f"/orders/{order['orderId']}/cancel", {})
+        assert cancelled.status_code == 200, cancelled.json_body
+    body = shop.request("GET", f"/orders/{order['orderId']}").json_body
+    assert body["status"] == "CANCELLED" and body["refund"]["reason"] == "cancelled"
+    assert len(payments.refunds(intent_id)) == 1
+    assert (shop.stock(), shop.purchased("alice")) == (10, 0)
+
+
+def test_cancelling_a_hold_releases_it_at_once(payments: Payments) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    cancelled = shop.request("POST", f"/orders/{order['orderId']}/cancel", {})
+    assert cancelled.status_code == 200
+    assert (cancelled.json_body["status"], cancelled.json_body["releaseReason"]) == (
+        "RELEASED",
+        "cancelled",
+    )
+    assert shop.stock() == 10
+    assert payments.intent(order["payment"]["paymentIntentId"]).status == "canceled"
+
+
+def test_stripe_unreachable_takes_nothing_and_says_so(shop: Shop, stripe_base: str) -> None:
+    wiring._services["gateway"] = Gateway(
+        "sk_test_local", "whsec_local", f"http://127.0.0.1:{free_port()}"
+    )
+    shop.put_product(**PAY)
+    answer = shop.order()
+    assert (answer.status_code, answer.json_body["code"]) == (503, "PAYMENT_UNAVAILABLE")
+    assert answer.headers["Retry-After"] == "1"
+    assert (shop.stock(), shop.purchased("alice")) == (10, 0)
+    (stored,) = shop.orders()
+    assert (stored["status"], stored["releaseReason"]) == ("RELEASED", "payment_unavailable")
+
+
+def test_a_long_hold_is_sent_on_until_its_time(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(**{**PAY, "holdMinutes": 60})
+    order = shop.order().json_body
+    checkout = wiring.checkout()
+    (message,) = payments.sqs.receive_message(QueueUrl=payments.queue).get("Messages", [])
+    assert checkout.release_message(message["Body"]) == "rescheduled"
+    assert shop.request("GET", f"/orders/{order['orderId']}").json_body["status"] == (
+        "AWAITING_PAYMENT"
+    )
+    # The message's delay is SQS's longest; what it carries is the same hold.
+    assert DELAY_UNTIL(instants.parse(order["holdExpiresAt"]), instants.now()) == 900
+
+
+def test_requests_per_paid_order(payments: Payments) -> None:
+    """DynamoDB requests from POST /orders to CONFIRMED: the hold's transaction,
+    its intent recorded, the webhook's confirmation (docs/payments.md: <= 3)."""
+    shop = payments.shop
+    shop.put_product(**PAY)
+    shop.order(userId="warm")  # the product cache filled, as in a running sale
+    calls: list[str] = []
+    for client in {id(c): c for c in (wiring.orders()._client, wiring.checkout()._client)}.values():
+        client.meta.events.register(
+            "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+        )
+    order = shop.order().json_body
+    intent_id = order["payment"]["paymentIntentId"]
+    paying = payments.pay(order["orderId"], intent=intent_id)
+    assert paying.status_code == 200 and paying.json_body["payment"]["status"] == "succeeded"
+    payments.event("payment_intent.succeeded", intent_id)
+    assert shop.request("GET", f"/orders/{order['orderId']}").json_body["status"] == "CONFIRMED"
+    assert calls[:3] == ["TransactWriteItems", "UpdateItem", "UpdateItem"], calls
+
+
+def test_paying_with_an_intent_of_another_order_is_refused(payments: Payments) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    mine = shop.order().json_body
+    theirs = shop.order(userId="bob").json_body
+    answer = payments.pay(mine["orderId"], intent=theirs["payment"]["paymentIntentId"])
+    assert (answer.status_code, answer.json_body["code"]) == (409, "ORDER_NOT_PAYABLE")
+    assert payments.intent(theirs["payment"]["paymentIntentId"]).status == "requires_payment_method"
