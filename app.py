@@ -181,9 +181,10 @@ def pay_order(orderId: str) -> Response:
     return Response(order.to_json(shopper=True), headers=NO_STORE)
 
 
-# Stripe calls this; it carries no Cognito token or API key: Stripe's signature,
-# checked by the stripe library, is what makes it trusted.
-@app.route("/payments/stripe/webhook", methods=["POST"], content_types=ANY)
+# Stripe calls this through CloudFront (which adds the API key, as for every
+# route); it carries no Cognito token: Stripe's signature, checked by the stripe
+# library, is what makes it trusted.
+@app.route("/payments/stripe/webhook", methods=["POST"], content_types=ANY, api_key_required=KEYED)
 @contract_errors
 def stripe_webhook() -> Response:
     request = app.current_request
@@ -194,7 +195,7 @@ def stripe_webhook() -> Response:
     return Response({"received": True}, headers=NO_STORE)
 
 
-@app.route("/payments/config")
+@app.route("/payments/config", api_key_required=KEYED)
 @contract_errors
 def payments_config() -> Response:
     from chalicelib import instants

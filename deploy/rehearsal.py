@@ -45,7 +45,6 @@ PYTHON = DEPLOY_VENV / "bin" / "python"
 # Chalice's dependency zip, kept between rehearsals (it is keyed by requirements.txt).
 PACKAGE_CACHE = ROOT / "build" / "rehearsal" / "deployments"
 STAGES = ("dev", "prod")
-FUNCTIONS = ("api_handler", "notify_orders", "send_emails", "record_email_feedback")
 RUNTIME = "python3.13"
 BUCKET = "flashsale-tfstate-rehearsal"
 REGION = "us-east-1"
@@ -165,6 +164,12 @@ def stage_config(scratch: Path, stage: str) -> tuple[dict[str, Any], dict[str, s
     env = dict(config.get("environment_variables", {}))
     env.update(config["stages"][stage].get("environment_variables", {}))
     return config["stages"][stage], env
+
+
+def functions_of(settings: dict[str, Any]) -> list[str]:
+    """The stage's functions: each has its own entry (and policy) in
+    .chalice/config.json, so a function added there is read back too."""
+    return sorted(settings.get("lambda_functions", {}))
 
 
 def deployed(state: dict[str, Any], name: str) -> dict[str, Any]:
@@ -350,6 +355,7 @@ def read_back(
     from deploy import stage as stages
 
     settings, env = stage_config(scratch, stage)
+    expected_functions = functions_of(settings)
     state = second["state"]
     problems: Problems = []
     account = clients["sts"].get_caller_identity()["Account"]
@@ -375,18 +381,20 @@ def read_back(
         for f in page["Functions"]
         if f["FunctionName"] == prefix or f["FunctionName"].startswith(prefix + "-")
     ]  # fmt: skip
-    if len(functions) != len(FUNCTIONS):
+    if len(functions) != len(expected_functions):
         names = sorted(f["FunctionName"] for f in functions)
-        problems.append(f"{stage}: {len(functions)} functions {names}, want {len(FUNCTIONS)}")
+        problems.append(
+            f"{stage}: {len(functions)} functions {names}, want {len(expected_functions)}"
+        )
     roles = [r for r in clients["iam"].list_roles()["Roles"] if r["RoleName"].startswith(prefix)]
-    if len(roles) != len(FUNCTIONS):
+    if len(roles) != len(expected_functions):
         problems.append(f"{stage}: {len(roles)} roles, want one per function")
     subscribed = {
         s["Endpoint"] for s in clients["sns"].list_subscriptions()["Subscriptions"]
         if s["Protocol"] == "lambda"
     }  # fmt: skip
     function_arns = {}
-    for function in FUNCTIONS:
+    for function in expected_functions:
         arn = deployed(state, function if function != "api_handler" else "api_handler").get(
             "lambda_arn", ""
         )

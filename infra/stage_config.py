@@ -28,6 +28,14 @@ MAPPING = {
     # (infra/app takes the same output): together they stay under SES's rate.
     "SES_MAX_SEND_RATE": "ses_max_send_rate",
     "MAILER_MAX_CONCURRENCY": "mailer_max_concurrency",
+    # Checkout (docs/payments.md): the holds queue, and the names of the SSM
+    # parameters holding Stripe's secrets (never their values).
+    "HOLDS_QUEUE_URL": "holds_queue_url",
+    "STRIPE_SECRET_KEY_PARAMETER": "stripe_secret_key_parameter",
+    "STRIPE_WEBHOOK_SECRET_PARAMETER": "stripe_webhook_secret_parameter",
+    "STRIPE_PUBLISHABLE_KEY": "stripe_publishable_key",
+    "CHECKOUT_DEFAULT": "checkout_default",
+    "CURRENCY_DEFAULT": "currency_default",
 }
 
 

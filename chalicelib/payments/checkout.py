@@ -111,6 +111,7 @@ class Checkout:
             )
         except Unavailable as exc:
             self._release(Hold.of(order), "payment_unavailable")
+            observability.count("OrdersRejected", reason=PaymentUnavailable.code)
             raise PaymentUnavailable("payments are not available right now; try again") from exc
         try:
             self._client.update_item(
@@ -135,6 +136,7 @@ class Checkout:
             self._queue.schedule(Hold.of(order), self._now())
         except (ClientError, BotoCoreError) as exc:
             self._release(Hold.of(order), "payment_unavailable")
+            observability.count("OrdersRejected", reason=PaymentUnavailable.code)
             raise PaymentUnavailable("holds cannot be timed right now; try again") from exc
         return order
 

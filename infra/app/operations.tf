@@ -15,6 +15,8 @@ locals {
   mail_queue_name   = data.aws_sqs_queue.mail.name
   mail_dlq_name     = "${local.name}-mail-dlq"
   feedback_dlq_name = "${local.name}-email-feedback-dlq"
+  release_function  = data.aws_lambda_function.release_holds.function_name
+  holds_dlq_name    = "${local.name}-holds-dlq"
 }
 
 resource "aws_cloudwatch_dashboard" "sale" {
@@ -116,7 +118,7 @@ resource "aws_cloudwatch_metric_alarm" "busy_rate" {
   # Alarms cannot SEARCH: every rejection reason the API counts, summed.
   metric_query {
     id         = "rejected"
-    expression = "FILL(busy, 0) + FILL(r_stock, 0) + FILL(r_window, 0) + FILL(r_limit, 0) + FILL(r_invalid, 0) + FILL(r_missing, 0) + FILL(r_reused, 0) + FILL(r_forbidden, 0)"
+    expression = "FILL(busy, 0) + FILL(r_stock, 0) + FILL(r_window, 0) + FILL(r_limit, 0) + FILL(r_invalid, 0) + FILL(r_missing, 0) + FILL(r_reused, 0) + FILL(r_forbidden, 0) + FILL(r_payment, 0)"
   }
   dynamic "metric_query" {
     for_each = {
@@ -127,6 +129,7 @@ resource "aws_cloudwatch_metric_alarm" "busy_rate" {
       r_missing   = "PRODUCT_NOT_FOUND"
       r_reused    = "IDEMPOTENCY_KEY_REUSED"
       r_forbidden = "FORBIDDEN"
+      r_payment   = "PAYMENT_UNAVAILABLE"
     }
     content {
       id = metric_query.key
@@ -144,13 +147,15 @@ resource "aws_cloudwatch_metric_alarm" "busy_rate" {
 # An unhandled error in the API is a 502 for a shopper; in the notifier, a batch
 # to retry; in the mailer, a batch that failed whole (SES or DynamoDB down);
 # in the feedback handler, a bounce or complaint not recorded (Lambda retries
-# SNS's asynchronous invocation twice). Throttles mean Lambda turned requests away.
+# SNS's asynchronous invocation twice); in the release function, a batch of
+# holds that failed whole (they come back, then go to the holds DLQ). Throttles mean Lambda turned requests away.
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
   for_each = {
     api      = local.api_function
     notifier = local.notify_function
     mailer   = local.mailer_function
     feedback = local.feedback_function
+    release  = local.release_function
   }
   alarm_name          = "${local.name}-${each.key}-errors"
   alarm_description   = "${each.value} raised unhandled errors in 3 of the last 5 minutes."
@@ -304,6 +309,47 @@ resource "aws_cloudwatch_metric_alarm" "ses_complaint_rate" {
   period              = 900
   evaluation_periods  = 1
   threshold           = var.ses_complaint_rate_alarm
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- Checkout (docs/payments.md) -----------------------------------------------
+
+# Money taken for units the shop had already given back: the webhook came after
+# the hold's release and the payment was refunded (Powertools' LateRefunds, EMF,
+# the service dimension only). Any one is worth a look: holds too short, the
+# release early, or Stripe's webhooks late (blocked, throttled, failing).
+resource "aws_cloudwatch_metric_alarm" "late_refunds" {
+  alarm_name          = "${local.name}-late-refunds"
+  alarm_description   = "Payments succeeded after their hold was released and were refunded: check the webhook's delivery in Stripe and the holds' length."
+  namespace           = "FlashSale"
+  metric_name         = "LateRefunds"
+  dimensions          = { service = "flashsale" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Holds release_holds gave up on: their units stay out of stock until someone
+# reads the order (the lazy check releases it). Fix the cause, then redrive the
+# DLQ to the holds queue: releasing a hold twice changes nothing.
+resource "aws_cloudwatch_metric_alarm" "holds_dlq_depth" {
+  alarm_name          = "${local.name}-holds-dlq-not-empty"
+  alarm_description   = "release_holds gave up on holds: fix the cause, then redrive ${local.holds_dlq_name} to ${data.aws_sqs_queue.holds.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = local.holds_dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions

@@ -5,3 +5,7 @@ output "notify_mapping_uuid" {
 output "mail_mapping_uuid" {
   value = aws_lambda_event_source_mapping.send_emails.uuid
 }
+
+output "holds_mapping_uuid" {
+  value = aws_lambda_event_source_mapping.release_holds.uuid
+}

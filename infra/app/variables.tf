@@ -65,3 +65,13 @@ variable "ses_complaint_rate_alarm" {
   type        = number
   default     = 0.0005
 }
+
+variable "holds_max_concurrency" {
+  description = "Maximum concurrency of the holds queue's event source mapping (release_holds containers; 2 to 1000, AWS's bounds)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = floor(var.holds_max_concurrency) == var.holds_max_concurrency && var.holds_max_concurrency >= 2 && var.holds_max_concurrency <= 1000
+    error_message = "holds_max_concurrency is a whole number from 2 to 1000."
+  }
+}

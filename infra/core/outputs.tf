@@ -135,3 +135,36 @@ output "mail_dlq_arn" {
 output "email_feedback_topic_arn" {
   value = aws_sns_topic.email_feedback.arn
 }
+
+output "holds_queue_url" {
+  value = aws_sqs_queue.holds.url
+}
+
+output "holds_queue_arn" {
+  value = aws_sqs_queue.holds.arn
+}
+
+output "holds_dlq_arn" {
+  value = aws_sqs_queue.holds_dlq.arn
+}
+
+# Names, not values: the functions read the secrets from SSM themselves.
+output "stripe_secret_key_parameter" {
+  value = aws_ssm_parameter.stripe_secret_key.name
+}
+
+output "stripe_webhook_secret_parameter" {
+  value = aws_ssm_parameter.stripe_webhook_secret.name
+}
+
+output "stripe_publishable_key" {
+  value = var.stripe_publishable_key
+}
+
+output "checkout_default" {
+  value = var.checkout_default
+}
+
+output "currency_default" {
+  value = var.currency_default
+}

@@ -72,3 +72,34 @@ variable "mailer_max_concurrency" {
     error_message = "mailer_max_concurrency is a whole number from 2 to 1000."
   }
 }
+
+# The browser's Stripe key: public by design (Stripe.js runs with it in every
+# shopper's browser), so a plain variable; the secret key is SSM's.
+variable "stripe_publishable_key" {
+  description = "Stripe publishable key (pk_live_... or pk_test_...) the shop's checkout page uses."
+  type        = string
+  validation {
+    condition     = can(regex("^pk_(live|test)_[A-Za-z0-9]+$", var.stripe_publishable_key))
+    error_message = "stripe_publishable_key is a Stripe publishable key: pk_live_... or pk_test_..."
+  }
+}
+
+variable "checkout_default" {
+  description = "Checkout of products created without one (CHECKOUT_DEFAULT): pay (Stripe) or instant."
+  type        = string
+  default     = "pay"
+  validation {
+    condition     = contains(["pay", "instant"], var.checkout_default)
+    error_message = "checkout_default is pay or instant."
+  }
+}
+
+variable "currency_default" {
+  description = "ISO 4217 currency, lower case, of products created without one (CURRENCY_DEFAULT)."
+  type        = string
+  default     = "usd"
+  validation {
+    condition     = can(regex("^[a-z]{3}$", var.currency_default))
+    error_message = "currency_default is an ISO 4217 code in lower case, e.g. usd."
+  }
+}

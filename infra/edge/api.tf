@@ -41,6 +41,26 @@ resource "aws_api_gateway_method_settings" "throttling" {
   }
 }
 
+# Stripe's webhook (POST /payments/stripe/webhook, docs/payments.md) has a
+# throttle of its own: the stage-wide one above is the shoppers' rush, and a
+# method setting is a bucket of its own for that one method. Stripe retries
+# what is refused (429) for days, so a modest limit loses no payment; what
+# floods it unsigned is refused before that by the WAF (waf.tf).
+resource "aws_api_gateway_method_settings" "stripe_webhook" {
+  #checkov:skip=CKV_AWS_225:A webhook is never cached.
+  #checkov:skip=CKV2_AWS_4:Execution logging needs an account-wide API Gateway CloudWatch role; Lambda logs each request.
+  rest_api_id = var.rest_api_id
+  stage_name  = var.api_stage_name
+  method_path = "payments/stripe/webhook/POST"
+  settings {
+    metrics_enabled        = true
+    throttling_rate_limit  = var.webhook_throttle_rate_limit
+    throttling_burst_limit = var.webhook_throttle_burst_limit
+  }
+  # Both write the stage's settings: one after the other.
+  depends_on = [aws_api_gateway_method_settings.throttling]
+}
+
 # Every error API Gateway answers itself (no route, no key, throttled, too
 # large, timed out...) in the contract's shape: {"code": ..., "message": ...},
 # JSON, with the CORS header the app's own answers carry. One file lists them.

@@ -170,7 +170,9 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override        = true
     }
     content_security_policy {
-      content_security_policy = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'"
+      # Stripe.js and its card and 3-D Secure frames (docs/payments.md), as
+      # Stripe's CSP guidance lists them; nothing else of a third party.
+      content_security_policy = "default-src 'self'; script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; img-src 'self' https: data:; style-src 'self'; connect-src 'self' https://*.amazoncognito.com https://api.stripe.com; frame-ancestors 'none'"
       override                = true
     }
   }

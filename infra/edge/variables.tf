@@ -36,6 +36,20 @@ variable "throttle_burst_limit" {
   default     = 5000
 }
 
+# A sale's payments arrive at the pace shoppers pay (a card form each), well
+# below its orders; Stripe retries a refused event.
+variable "webhook_throttle_rate_limit" {
+  description = "Steady Stripe webhook requests per second the API accepts before 429s (Stripe retries those)."
+  type        = number
+  default     = 100
+}
+
+variable "webhook_throttle_burst_limit" {
+  description = "Burst of Stripe webhook requests the API absorbs."
+  type        = number
+  default     = 200
+}
+
 variable "user_pool_id" {
   description = "The shoppers' Cognito user pool (infra/core output user_pool_id)."
   type        = string

@@ -6,6 +6,13 @@ locals {
   waf_name = "${local.name}-shop"
   # Paths as CloudFront sees them: the API is under /api.
   orders_path = "/${var.api_stage_name}/orders"
+  # Stripe's calls to the shop (docs/payments.md): from Stripe's servers, which
+  # are a cloud's addresses, a few of them for every payment of a sale, and
+  # signed. The per-IP limit, the hosting-provider block and bot control would
+  # each turn them away in a sale, so they skip those rules: the signature
+  # proves them (the app checks it), the API stage throttles the route on its
+  # own (api.tf), and an unsigned request is refused here.
+  stripe_webhook_path = "/${var.api_stage_name}/payments/stripe/webhook"
 }
 
 resource "aws_wafv2_web_acl" "shop" {
@@ -28,6 +35,13 @@ resource "aws_wafv2_web_acl" "shop" {
     key          = "forbidden"
     content_type = "APPLICATION_JSON"
     content      = jsonencode({ code = "FORBIDDEN", message = "Requests from your address are not accepted." })
+  }
+
+  # What the app answers a webhook without a valid signature (docs/payments.md).
+  custom_response_body {
+    key          = "invalid_signature"
+    content_type = "APPLICATION_JSON"
+    content      = jsonencode({ code = "INVALID_SIGNATURE", message = "The request is not signed by Stripe." })
   }
 
   # The deploy's smoke test runs from GitHub's hosted runners, which look like
@@ -145,6 +159,23 @@ resource "aws_wafv2_web_acl" "shop" {
         limit                 = var.waf_requests_per_ip
         evaluation_window_sec = 300
         aggregate_key_type    = "IP"
+        scope_down_statement {
+          not_statement {
+            statement {
+              byte_match_statement {
+                search_string         = local.stripe_webhook_path
+                positional_constraint = "EXACTLY"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "LOWERCASE"
+                }
+              }
+            }
+          }
+        }
       }
     }
     visibility_config {
@@ -201,6 +232,23 @@ resource "aws_wafv2_web_acl" "shop" {
       managed_rule_group_statement {
         vendor_name = "AWS"
         name        = "AWSManagedRulesAnonymousIpList"
+        scope_down_statement {
+          not_statement {
+            statement {
+              byte_match_statement {
+                search_string         = local.stripe_webhook_path
+                positional_constraint = "EXACTLY"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "LOWERCASE"
+                }
+              }
+            }
+          }
+        }
         rule_action_override {
           name = "AnonymousIPList"
           action_to_use {
@@ -258,15 +306,36 @@ resource "aws_wafv2_web_acl" "shop" {
           }
         }
         scope_down_statement {
-          byte_match_statement {
-            search_string         = "/${var.api_stage_name}/"
-            positional_constraint = "STARTS_WITH"
-            field_to_match {
-              uri_path {}
+          and_statement {
+            statement {
+              byte_match_statement {
+                search_string         = "/${var.api_stage_name}/"
+                positional_constraint = "STARTS_WITH"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "LOWERCASE"
+                }
+              }
             }
-            text_transformation {
-              priority = 0
-              type     = "LOWERCASE"
+            statement {
+              not_statement {
+                statement {
+                  byte_match_statement {
+                    search_string         = local.stripe_webhook_path
+                    positional_constraint = "EXACTLY"
+                    field_to_match {
+                      uri_path {}
+                    }
+                    text_transformation {
+                      priority = 0
+                      type     = "LOWERCASE"
+                    }
+                  }
+                }
+              }
             }
           }
         }
@@ -295,6 +364,62 @@ resource "aws_wafv2_web_acl" "shop" {
     visibility_config {
       cloudwatch_metrics_enabled = true
       metric_name                = "${local.waf_name}-known-bad-inputs"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # Stripe signs every webhook (Stripe-Signature): one without the header is
+  # nobody's payment, and is refused before it costs an invocation.
+  rule {
+    name     = "stripe-webhook-unsigned"
+    priority = 7
+    action {
+      block {
+        custom_response {
+          response_code            = 400
+          custom_response_body_key = "invalid_signature"
+        }
+      }
+    }
+    statement {
+      and_statement {
+        statement {
+          byte_match_statement {
+            search_string         = local.stripe_webhook_path
+            positional_constraint = "EXACTLY"
+            field_to_match {
+              uri_path {}
+            }
+            text_transformation {
+              priority = 0
+              type     = "LOWERCASE"
+            }
+          }
+        }
+        statement {
+          not_statement {
+            statement {
+              size_constraint_statement {
+                comparison_operator = "GT"
+                size                = 0
+                field_to_match {
+                  single_header {
+                    name = "stripe-signature"
+                  }
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.waf_name}-stripe-webhook-unsigned"
       sampled_requests_enabled   = true
     }
   }

@@ -70,6 +70,7 @@ def test_every_pattern_matches_whole_values_only(name: str, pattern: str) -> Non
         "PageToken": "abc",
         "Currency": "usd",
         "PaymentMethod": "pm_card1",
+        "IntentId": "pi_1",
     }[name]
     kind = getattr(contract, name)
     assert msgspec.convert(sample, kind) == sample

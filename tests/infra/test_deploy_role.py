@@ -51,6 +51,7 @@ WEB_ACL = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/flashsale-prod-shop/
 UI_BUCKET = f"arn:aws:s3:::flashsale-prod-ui-{ACCOUNT}"
 ALARM = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:flashsale-prod-api-5xx"
 DASHBOARD = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/flashsale-prod-sale"
+PARAMETER = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/flashsale/prod/stripe/secret-key"
 
 # What Terraform calls to create, read, update and delete each type the modules
 # use (the AWS provider's CRUD calls; tags through default_tags).
@@ -130,6 +131,12 @@ TERRAFORM: dict[tuple[str, ...], set[Need]] = {
     ("resource", "aws_lambda_event_source_mapping"): {(f"lambda:{a}", "*") for a in (
         "CreateEventSourceMapping", "GetEventSourceMapping", "UpdateEventSourceMapping",
         "DeleteEventSourceMapping")},
+    # A SecureString under the stage's data key: SSM encrypts on put and, as
+    # Terraform reads the value back, decrypts with the caller's permission.
+    ("resource", "aws_ssm_parameter"): {(f"ssm:{a}", PARAMETER) for a in (
+        "PutParameter", "GetParameter", "DeleteParameter", "ListTagsForResource",
+        "AddTagsToResource", "RemoveTagsFromResource")} | {
+        ("ssm:DescribeParameters", "*"), ("kms:Encrypt", KEY), ("kms:Decrypt", KEY)},
     ("resource", "aws_cloudwatch_dashboard"): {(f"cloudwatch:{a}", DASHBOARD) for a in (
         "PutDashboard", "GetDashboard", "DeleteDashboards")},
     ("resource", "aws_cloudwatch_metric_alarm"): {(f"cloudwatch:{a}", ALARM) for a in (
@@ -393,3 +400,21 @@ def test_only_this_repositorys_deploy_environments_assume_the_role() -> None:
     assert "aws:kms" in json.dumps(encryption)
     versioning = resources[('"aws_s3_bucket_versioning"', "state")]
     assert "Enabled" in json.dumps(versioning)
+
+
+def test_the_role_uses_the_data_key_for_parameters_only_through_ssm(
+    policy: list[dict[str, Any]],
+) -> None:
+    # Encrypt and Decrypt on the stage's keys are for the Stripe SecureStrings:
+    # only SSM may use them on the role's behalf, so the deploy cannot decrypt
+    # a table's or a queue's data directly.
+    (statement,) = [s for s in policy if s["Sid"] == "StripeParametersEncryptedThroughSsmOnly"]
+    assert set(statement["Action"]) == {"kms:Encrypt", "kms:Decrypt"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/Project": "flashsale"},
+        "StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"},
+    }
+    others = [s for s in policy if s is not statement and s["Sid"] != "StateEncryption"]
+    assert not allowed(others, "kms:Decrypt", KEY)
+    (parameters,) = [s for s in policy if s["Sid"] == "StripeParameters"]
+    assert parameters["Resource"] == [f"arn:aws:ssm:*:{ACCOUNT}:parameter/flashsale/*"]

@@ -418,6 +418,8 @@ ALARMS = {
     "mail_late": "AWS/SQS",
     "ses_bounce_rate": "AWS/SES",
     "ses_complaint_rate": "AWS/SES",
+    "late_refunds": "FlashSale",
+    "holds_dlq_depth": "AWS/SQS",
 }
 
 
@@ -437,6 +439,7 @@ def test_alarms_wake_the_ops_topic(core: dict[str, Any], app_module: dict[str, A
         "notifier": "${local.notify_function}",
         "mailer": "${local.mailer_function}",
         "feedback": "${local.feedback_function}",
+        "release": "${local.release_function}",
     }
     assert alarms["dlq_depth"]["threshold"] == 0
     assert alarms["stream_iterator_age"]["metric_name"] == "IteratorAge"
@@ -467,6 +470,11 @@ def test_busy_alarm_counts_every_rejection_the_api_reports(app_module: dict[str,
         "NOT_FOUND",
         "METHOD_NOT_ALLOWED",
         "ORDER_NOT_CANCELLABLE",
+        # Paying and Stripe's webhook (docs/payments.md): not refusals of an order.
+        "INVALID_SIGNATURE",
+        "PAYMENT_FAILED",
+        "HOLD_EXPIRED",
+        "ORDER_NOT_PAYABLE",
     }
     assert order_codes <= reasons, order_codes - reasons
     for key in dynamic["metric_query"]["for_each"]:
@@ -835,3 +843,327 @@ def test_the_sending_domain_gets_its_dns_records_and_a_sender_inside_it(
     for sender in ("FlashSale <orders@shop.example.com>", "orders@shop.example.com"):
         found = re.search(pattern.group(1), sender)
         assert found and found.group(1) == "orders@shop.example.com", sender
+
+
+# --- Checkout: holds, Stripe (docs/payments.md) ------------------------------------
+
+HOLDS_FUNCTION = "release_holds"
+
+
+def test_holds_queue_outlasts_a_release_run_and_dead_letters_after_five_tries(
+    core: dict[str, Any],
+) -> None:
+    queues = core["resource"]["aws_sqs_queue"]
+    holds, dlq = queues["holds"], queues["holds_dlq"]
+    assert holds["name"] == "${local.name}-holds"
+    assert dlq["name"] == "${local.name}-holds-dlq"
+    # Six times the release function's Lambda timeout, read from .chalice/config.json.
+    assert holds["visibility_timeout_seconds"] == "${local.release_timeout * 6}"
+    assert core["locals"]["release_timeout"] == (
+        f"${{local.chalice.stages[var.stage].lambda_functions.{HOLDS_FUNCTION}.lambda_timeout}}"
+    )
+    for name in DEPLOYED_STAGES:
+        function = CHALICE_CONFIG["stages"][name]["lambda_functions"][HOLDS_FUNCTION]
+        assert (function["lambda_memory_size"], function["lambda_timeout"]) == (256, 60)
+        assert function["iam_policy_file"] == f"policy-{name}-holds.json"
+        assert 6 * function["lambda_timeout"] <= 43200  # SQS's longest visibility timeout
+    assert holds["redrive_policy"] == (
+        "${jsonencode({deadLetterTargetArn = aws_sqs_queue.holds_dlq.arn, "
+        "maxReceiveCount = local.holds_max_receives})}"
+    )
+    assert core["locals"]["holds_max_receives"] == 5
+    # A hold's message waits at most 15 minutes per send and holds last at most an
+    # hour: the queue keeps a message far longer; the DLQ longer still (its age
+    # counts from the first enqueue).
+    assert 3600 < holds["message_retention_seconds"] < dlq["message_retention_seconds"] == 1209600
+    # No queue-wide delay: each hold's message carries its own DelaySeconds.
+    assert holds.get("delay_seconds", 0) == 0
+    for queue in (holds, dlq):
+        assert queue["kms_master_key_id"] == "${aws_kms_key.data.arn}"
+    assert 60 <= holds["kms_data_key_reuse_period_seconds"] <= 86400
+    outputs = core["output"]
+    assert outputs["holds_queue_url"]["value"] == "${aws_sqs_queue.holds.url}"
+    assert outputs["holds_dlq_arn"]["value"] == "${aws_sqs_queue.holds_dlq.arn}"
+
+
+def test_holds_mapping_releases_on_time_reports_item_failures_and_is_capped(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    mapping = app_module["resource"]["aws_lambda_event_source_mapping"][HOLDS_FUNCTION]
+    data = app_module["data"]
+    assert mapping["event_source_arn"] == "${data.aws_sqs_queue.holds.arn}"
+    assert (
+        data["aws_sqs_queue"]["holds"]["name"] == core["resource"]["aws_sqs_queue"]["holds"]["name"]
+    )
+    assert mapping["function_name"] == f"${{data.aws_lambda_function.{HOLDS_FUNCTION}.arn}}"
+    assert data["aws_lambda_function"][HOLDS_FUNCTION]["function_name"] == (
+        f"${{local.name}}-{HOLDS_FUNCTION}"
+    )
+    assert stage.function_name("prod", HOLDS_FUNCTION) == "flashsale-prod-release_holds"
+    assert mapping["batch_size"] == 10
+    # No batching window: a release waits on nothing but its message's delay.
+    assert mapping["maximum_batching_window_in_seconds"] == 0
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["scaling_config"] == [{"maximum_concurrency": "${var.holds_max_concurrency}"}]
+    concurrency = app_module["variable"]["holds_max_concurrency"]
+    assert 2 <= concurrency["default"] <= 1000  # AWS's bounds
+    assert app_module["output"]["holds_mapping_uuid"]["value"] == (
+        "${aws_lambda_event_source_mapping.release_holds.uuid}"
+    )
+    # Chalice must not make a mapping of its own (on_sqs_message cannot report
+    # item failures); the function is a plain lambda_function of that name.
+    assert HOLDS_FUNCTION in application.app.handler_map
+    assert [s for s in application.app.event_sources if s.name == HOLDS_FUNCTION] == []
+
+
+def test_stripe_secrets_are_ssm_securestrings_terraform_never_writes_again(
+    core: dict[str, Any],
+) -> None:
+    parameters = core["resource"]["aws_ssm_parameter"]
+    assert set(parameters) == {"stripe_secret_key", "stripe_webhook_secret"}
+    names = {
+        "stripe_secret_key": ("/flashsale/${var.stage}/stripe/secret-key", "STRIPE_SECRET_KEY"),
+        "stripe_webhook_secret": (
+            "/flashsale/${var.stage}/stripe/webhook-secret", "STRIPE_WEBHOOK_SECRET"
+        ),
+    }  # fmt: skip
+    for resource, (name, variable) in names.items():
+        parameter = parameters[resource]
+        assert parameter["name"] == name
+        assert parameter["type"] == "SecureString"
+        # The stage's data key: the one the functions' policies may decrypt with.
+        assert parameter["key_id"] == "${aws_kms_key.data.arn}"
+        # A placeholder the operator overwrites; Terraform then leaves it alone.
+        assert parameter["value"] == "${local.stripe_placeholder}"
+        assert parameter["lifecycle"] == [{"ignore_changes": ["value"]}]
+        # The stage config carries the parameter's name, never a secret.
+        output = f"{resource}_parameter"
+        assert core["output"][output]["value"] == f"${{aws_ssm_parameter.{resource}.name}}"
+        assert stage_config.MAPPING[f"{variable}_PARAMETER"] == output
+        for name_ in DEPLOYED_STAGES:
+            env = CHALICE_CONFIG["stages"][name_]["environment_variables"]
+            assert env[f"{variable}_PARAMETER"] == name.replace("${var.stage}", name_)
+            assert variable not in env
+    placeholder = core["locals"]["stripe_placeholder"]
+    assert not re.match(r"^(sk|rk|whsec)_", placeholder)  # not shaped like a real secret
+
+
+def test_no_stripe_secret_is_in_any_committed_config() -> None:
+    secret = re.compile(r"\b(sk|rk)_(live|test)_[A-Za-z0-9]{8,}|\bwhsec_[A-Za-z0-9]{8,}")
+    for path in [
+        *(INFRA.parent / ".chalice").glob("*.json"),
+        *INFRA.glob("*/*.tf"),
+        *INFRA.glob("*/*.json"),
+        INFRA.parent / ".github" / "workflows" / "deploy.yml",
+    ]:
+        assert not secret.search(path.read_text()), path
+    # The secret key and webhook secret are plain variables on the local stage only.
+    for name in DEPLOYED_STAGES:
+        env = CHALICE_CONFIG["stages"][name]["environment_variables"]
+        assert not {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"} & set(env)
+
+
+def test_stage_config_writes_the_checkout_settings(core: dict[str, Any]) -> None:
+    wanted = {
+        "HOLDS_QUEUE_URL": "holds_queue_url",
+        "STRIPE_SECRET_KEY_PARAMETER": "stripe_secret_key_parameter",
+        "STRIPE_WEBHOOK_SECRET_PARAMETER": "stripe_webhook_secret_parameter",
+        "STRIPE_PUBLISHABLE_KEY": "stripe_publishable_key",
+        "CHECKOUT_DEFAULT": "checkout_default",
+        "CURRENCY_DEFAULT": "currency_default",
+    }
+    assert wanted.items() <= stage_config.MAPPING.items()
+    outputs = {name: {"value": f"value-of-{name}"} for name in stage_config.MAPPING.values()}
+    outputs |= {
+        "holds_queue_url": {
+            "value": "https://sqs.us-east-1.amazonaws.com/111122223333/flashsale-prod-holds"
+        },
+        "checkout_default": {"value": "pay"},
+    }
+    env = stage_config.apply({"stages": {"prod": {}}}, "prod", outputs)["stages"]["prod"][
+        "environment_variables"
+    ]
+    assert env["HOLDS_QUEUE_URL"].endswith("/flashsale-prod-holds")
+    assert env["CHECKOUT_DEFAULT"] == "pay"
+    assert env["STRIPE_PUBLISHABLE_KEY"] == "value-of-stripe_publishable_key"
+    # The publishable key has no default (a deploy without it fails its plan)
+    # and must look like one; the defaults are the committed stage values.
+    variables = core["variable"]
+    key = variables["stripe_publishable_key"]
+    assert "default" not in key
+    (validation,) = key["validation"]
+    pattern = re.search(r'regex\("(.+)", var\.stripe_publishable_key\)', validation["condition"])
+    assert pattern
+    assert re.match(pattern.group(1), "pk_live_51AbCdEf")
+    assert not re.match(pattern.group(1), "sk_live_51AbCdEf")
+    for name in DEPLOYED_STAGES:
+        env = CHALICE_CONFIG["stages"][name]["environment_variables"]
+        assert env["CHECKOUT_DEFAULT"] == variables["checkout_default"]["default"] == "pay"
+        assert env["CURRENCY_DEFAULT"] == variables["currency_default"]["default"] == "usd"
+        assert env["HOLDS_QUEUE_URL"].endswith(f"/000000000000/flashsale-{name}-holds")
+        assert env["STRIPE_PUBLISHABLE_KEY"].startswith("pk_test_")
+    workflow = (INFRA.parent / ".github" / "workflows" / "deploy.yml").read_text()
+    core_step = workflow.split("working-directory: infra/core")[1].split("- name:")[0]
+    assert "TF_VAR_stripe_publishable_key: ${{ vars.STRIPE_PUBLISHABLE_KEY }}" in core_step
+
+
+def test_the_local_stage_checks_out_instantly_against_the_emulator_s_holds_queue() -> None:
+    env = CHALICE_CONFIG["stages"]["local"]["environment_variables"]
+    assert env["CHECKOUT_DEFAULT"] == "instant"
+    assert env["CURRENCY_DEFAULT"] == "usd"
+    assert env["STRIPE_PUBLISHABLE_KEY"] == "pk_test_local"
+    # The emulator's queue URL: its endpoint, moto's account, the deployed name pattern.
+    endpoint = env["AWS_ENDPOINT_URL"]
+    assert env["HOLDS_QUEUE_URL"] == f"{endpoint}/123456789012/flashsale-local-holds"
+    assert env["ORDER_TOPIC_ARN"].split(":")[4] == "123456789012"
+
+
+def test_checkout_alarms_watch_late_refunds_the_holds_dlq_and_the_release_function(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    alarms = app_module["resource"]["aws_cloudwatch_metric_alarm"]
+    late = alarms["late_refunds"]
+    # Powertools' EMF metric: the app's namespace and service dimension.
+    shared = CHALICE_CONFIG["environment_variables"]
+    assert late["namespace"] == shared["POWERTOOLS_METRICS_NAMESPACE"]
+    assert late["dimensions"] == {"service": shared["POWERTOOLS_SERVICE_NAME"]}
+    assert (late["metric_name"], late["statistic"], late["period"]) == ("LateRefunds", "Sum", 300)
+    assert (late["threshold"], late["comparison_operator"]) == (0, "GreaterThanThreshold")
+    assert late["evaluation_periods"] == 1
+    dlq = alarms["holds_dlq_depth"]
+    assert (dlq["metric_name"], dlq["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    assert dlq["dimensions"] == {"QueueName": "${local.holds_dlq_name}"}
+    assert (
+        app_module["locals"]["holds_dlq_name"]
+        == (core["resource"]["aws_sqs_queue"]["holds_dlq"]["name"])
+    )
+    assert alarms["function_errors"]["for_each"]["release"] == "${local.release_function}"
+    assert app_module["locals"]["release_function"] == (
+        f"${{data.aws_lambda_function.{HOLDS_FUNCTION}.function_name}}"
+    )
+
+
+def _cloudfront_behavior(distribution: dict[str, Any], path: str) -> dict[str, Any]:
+    """The cache behaviour CloudFront picks for `path`: the first ordered pattern
+    that matches (* any characters, ? one), else the default."""
+    import fnmatch
+
+    for behavior in distribution["ordered_cache_behavior"]:
+        pattern = behavior["path_pattern"].replace("${var.api_stage_name}", "api")
+        if fnmatch.fnmatchcase(path, pattern):
+            return behavior  # type: ignore[no-any-return]
+    return distribution["default_cache_behavior"][0]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/api/payments/stripe/webhook", "POST"), ("/api/payments/config", "GET")],
+)
+def test_cloudfront_sends_the_payment_routes_to_the_api_uncached_with_every_header(
+    edge: dict[str, Any], path: str, method: str
+) -> None:
+    distribution = edge["resource"]["aws_cloudfront_distribution"]["shop"]
+    behavior = _cloudfront_behavior(distribution, path)
+    assert behavior["target_origin_id"] == "${local.api_origin}"
+    assert method in behavior["allowed_methods"]
+    # Never cached (the config carries serverTime), the body and all viewer
+    # headers but Host and x-api-key through: Stripe-Signature reaches the app.
+    assert behavior["cache_policy_id"] == "${data.aws_cloudfront_cache_policy.disabled.id}"
+    assert behavior["origin_request_policy_id"] == "${aws_cloudfront_origin_request_policy.api.id}"
+    excluded = edge["resource"]["aws_cloudfront_origin_request_policy"]["api"]["headers_config"][0]
+    assert excluded["header_behavior"] == "allExcept"
+    assert "stripe-signature" not in {h.lower() for h in excluded["headers"][0]["items"]}
+    # No viewer-request function rewrites it (that is the UI's, on the default).
+    assert "function_association" not in behavior
+    # The webhook's URL in Stripe's dashboard is the distribution's, under /api.
+    assert edge["locals"]["stripe_webhook_path"] == "/${var.api_stage_name}/payments/stripe/webhook"
+
+
+def _webhook_exempt(statement: dict[str, Any]) -> bool:
+    """A scope-down that leaves out exactly the webhook path."""
+    (negated,) = statement["not_statement"][0]["statement"]
+    match = negated["byte_match_statement"][0]
+    return (
+        match["search_string"] == "${local.stripe_webhook_path}"
+        and match["positional_constraint"] == "EXACTLY"
+        and match["field_to_match"] == [{"uri_path": [{}]}]
+        and match["text_transformation"] == [{"priority": 0, "type": "LOWERCASE"}]
+    )
+
+
+def test_waf_lets_stripe_s_servers_through_and_refuses_unsigned_webhooks(
+    edge: dict[str, Any],
+) -> None:
+    acl = edge["resource"]["aws_wafv2_web_acl"]["shop"]
+    rules = {r["name"]: r for r in acl["rule"]}
+    # Stripe's few addresses send every payment of a sale: no per-IP limit.
+    everything = rules["requests-per-ip"]["statement"][0]["rate_based_statement"][0]
+    assert _webhook_exempt(everything["scope_down_statement"][0])
+    # They are a cloud's addresses (blocked for a sale) and no browser: both
+    # managed groups skip the webhook.
+    anonymous = rules["anonymous-ip"]["statement"][0]["managed_rule_group_statement"][0]
+    assert _webhook_exempt(anonymous["scope_down_statement"][0])
+    bots = rules["bot-control"]["statement"][0]["managed_rule_group_statement"][0]
+    (api, exempt) = bots["scope_down_statement"][0]["and_statement"][0]["statement"]
+    assert api["byte_match_statement"][0]["search_string"] == "/${var.api_stage_name}/"
+    assert _webhook_exempt(exempt)
+    # Buying stays limited as before: the webhook is not under /api/orders.
+    assert not "/api/payments/stripe/webhook".startswith("/api/orders")
+    # IP reputation and known bad inputs still apply to it.
+    for name in ("ip-reputation", "known-bad-inputs"):
+        assert (
+            "scope_down_statement"
+            not in rules[name]["statement"][0]["managed_rule_group_statement"][0]
+        )
+    # No Stripe-Signature header: refused with the app's own answer.
+    unsigned = rules["stripe-webhook-unsigned"]
+    response = unsigned["action"][0]["block"][0]["custom_response"][0]
+    assert (response["response_code"], response["custom_response_body_key"]) == (
+        400, "invalid_signature",
+    )  # fmt: skip
+    bodies = {b["key"]: b for b in acl["custom_response_body"]}
+    assert 'code = "INVALID_SIGNATURE"' in bodies["invalid_signature"]["content"]
+    path, missing = unsigned["statement"][0]["and_statement"][0]["statement"]
+    assert path["byte_match_statement"][0]["search_string"] == "${local.stripe_webhook_path}"
+    (size,) = missing["not_statement"][0]["statement"]
+    constraint = size["size_constraint_statement"][0]
+    assert (constraint["comparison_operator"], constraint["size"]) == ("GT", 0)
+    assert constraint["field_to_match"] == [{"single_header": [{"name": "stripe-signature"}]}]
+    priorities = [r["priority"] for r in acl["rule"]]
+    assert len(set(priorities)) == len(priorities)
+
+
+def test_the_webhook_has_its_own_modest_throttle(edge: dict[str, Any]) -> None:
+    settings_ = edge["resource"]["aws_api_gateway_method_settings"]
+    webhook = settings_["stripe_webhook"]
+    # API Gateway's method path: the resource path without its leading slash, then the verb.
+    assert webhook["method_path"] == "payments/stripe/webhook/POST"
+    assert (webhook["rest_api_id"], webhook["stage_name"]) == (
+        "${var.rest_api_id}", "${var.api_stage_name}",
+    )  # fmt: skip
+    limits = webhook["settings"][0]
+    assert limits["throttling_rate_limit"] == "${var.webhook_throttle_rate_limit}"
+    assert limits["throttling_burst_limit"] == "${var.webhook_throttle_burst_limit}"
+    variables = edge["variable"]
+    rate = variables["webhook_throttle_rate_limit"]["default"]
+    burst = variables["webhook_throttle_burst_limit"]["default"]
+    assert 0 < rate <= burst < variables["throttle_rate_limit"]["default"]
+    # Two writers of the stage's settings: one after the other.
+    assert webhook["depends_on"] == ["${aws_api_gateway_method_settings.throttling}"]
+
+
+def test_the_shop_s_pages_may_load_stripe_js_and_its_card_frames(edge: dict[str, Any]) -> None:
+    policy = edge["resource"]["aws_cloudfront_response_headers_policy"]["security"]
+    csp = policy["security_headers_config"][0]["content_security_policy"][0][
+        "content_security_policy"
+    ]
+    directives = {
+        d.split()[0]: set(d.split()[1:]) for d in (part.strip() for part in csp.split(";")) if d
+    }
+    # GET /payments/config's jsUrl, Stripe's API, its card and 3-D Secure frames.
+    assert "https://js.stripe.com" in directives["script-src"]
+    assert "https://api.stripe.com" in directives["connect-src"]
+    assert {"https://js.stripe.com", "https://hooks.stripe.com"} <= directives["frame-src"]
+    assert "https://*.amazoncognito.com" in directives["connect-src"]  # sign-in still works
+    assert directives["frame-ancestors"] == {"'none'"}
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp

@@ -25,6 +25,7 @@ FUNCTIONS = {
     "NotifyOrders": "notify_orders",
     "SendEmails": "send_emails",
     "RecordEmailFeedback": "record_email_feedback",
+    "ReleaseHolds": "release_holds",
 }
 
 # Slow (seconds a test) and built by `make test`: `make check` leaves these out.
@@ -117,10 +118,15 @@ def test_timeouts_memory_concurrency_and_log_retention(sam: Any) -> None:
         "/aws/lambda/${NotifyOrders}": retention,
         "/aws/lambda/${SendEmails}": retention,
         "/aws/lambda/${RecordEmailFeedback}": retention,
+        "/aws/lambda/${ReleaseHolds}": retention,
     }
     # The mailer's queue hides a message 6x the function's timeout (infra/app).
     mail = resources["SendEmails"]["Properties"]
     assert mail["Timeout"] == function_config(stage, "send_emails")["lambda_timeout"] <= 60
+    # So does the holds queue for the release function (infra/core/payments.tf).
+    release = resources["ReleaseHolds"]["Properties"]
+    assert release["Timeout"] == function_config(stage, "release_holds")["lambda_timeout"] <= 60
+    assert release["MemorySize"] == function_config(stage, "release_holds")["lambda_memory_size"]
 
 
 def test_regional_api_with_stage_authorizers_and_no_stream_event(sam: Any) -> None:
@@ -128,7 +134,7 @@ def test_regional_api_with_stage_authorizers_and_no_stream_event(sam: Any) -> No
     api = resources["RestAPI"]["Properties"]
     assert api["EndpointConfiguration"] == "REGIONAL"  # CloudFront is our own edge
     # The stream's event source mapping is Terraform's (infra/app), not Chalice's.
-    for function in ("NotifyOrders", "SendEmails", "RecordEmailFeedback"):
+    for function in ("NotifyOrders", "SendEmails", "RecordEmailFeedback", "ReleaseHolds"):
         assert "Events" not in resources[function]["Properties"]
     # Shopper routes need a Cognito token of the stage's pool; PUT /products needs SigV4.
     swagger = api["DefinitionBody"]

@@ -1,7 +1,8 @@
 """Each deployed function's hand-written IAM policy allows every AWS call that
 function's code makes (recorded while the code runs), and nothing it does not
-need: the API cannot publish or touch a queue, the notifier cannot write the
-catalog, the mailer only reads orders, marks them and sends through SES."""
+need: the API cannot publish and only sends to the holds queue, the notifier
+cannot write the catalog, the mailer only reads orders, marks them and sends
+through SES, the release function only releases holds."""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ from tests.conftest import Shop
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
-FUNCTIONS = ("api_handler", "notify_orders", "send_emails", "record_email_feedback")
+FUNCTIONS = (
+    "api_handler", "notify_orders", "send_emails", "record_email_feedback", "release_holds",
+)  # fmt: skip
 POLICY_NAMES = {
     "api_handler": "api",
     "notify_orders": "notify",
     "send_emails": "mail",
     "record_email_feedback": "feedback",
+    "release_holds": "holds",
 }
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -58,6 +62,7 @@ def recorded() -> Iterator[dict[str, list[Call]]]:
         resources.create_tables(dynamodb, settings.load())
         with Client(chalice_app, stage_name="local") as client:
             shop = Shop(client, dynamodb)
+            # release_holds: nothing recorded until its code is on this branch.
             calls: dict[str, list[Call]] = {name: [] for name in FUNCTIONS}
             current = calls["api_handler"]
             shop.put_product("p1", maxPerUser=3)  # builds the app's clients
@@ -172,6 +177,43 @@ def needs(call: Call, stage: str) -> set[Need]:
     return {(f"dynamodb:{operation}", resource)}
 
 
+def holds_queue(stage: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-holds"
+
+
+def stripe_parameters(stage: str) -> set[str]:
+    """The SSM SecureStrings of infra/core/payments.tf, as IAM names them."""
+    return {
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/flashsale/{stage}/stripe/{name}"
+        for name in ("secret-key", "webhook-secret")
+    }
+
+
+def contract_needs(stage: str, function: str) -> set[Need]:
+    """What docs/payments.md has the code do, before the code is on this branch
+    (the payments branch's scenario records it once merged): the API puts each
+    hold's release message on the holds queue and reads Stripe's secrets; the
+    release function is the holds queue's consumer, sends a long hold's message
+    on again, releases in one transaction (the order, the stock items the units
+    came from, the purchase count) and cancels the PaymentIntent (the secret
+    key). The queue and the SecureStrings are under the stage's key: sending
+    takes a data key, reading decrypts."""
+    secrets = {("ssm:GetParameter", arn) for arn in stripe_parameters(stage)}
+    key = {("kms:GenerateDataKey", KEY), ("kms:Decrypt", KEY)}
+    if function == "api_handler":
+        return secrets | key | {("sqs:SendMessage", holds_queue(stage))}
+    if function == "release_holds":
+        tables = ("flashsale-local-orders", "flashsale-local-products", "flashsale-local-purchases")
+        return secrets | key | {
+            (f"sqs:{action}", holds_queue(stage))
+            for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "SendMessage")
+        } | {
+            (f"dynamodb:{action}", table_arn(table, stage))
+            for action in ("GetItem", "UpdateItem") for table in tables
+        }  # fmt: skip
+    return set()
+
+
 def runtime_needs(stage: str, function: str) -> set[Need]:
     """What Lambda itself does with the function's role: logs and X-Ray, for the
     notifier its stream mapping and the mapping's on-failure destination, for the
@@ -185,7 +227,7 @@ def runtime_needs(stage: str, function: str) -> set[Need]:
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
     }
-    if function == "api_handler":
+    if function in ("api_handler", "release_holds"):
         return common
     if function == "record_email_feedback":
         # Lambda sends an event it gave up on to its on-failure destination
@@ -220,7 +262,11 @@ def runtime_needs(stage: str, function: str) -> set[Need]:
 
 def required(recorded: dict[str, list[Call]], stage: str, function: str) -> set[Need]:
     calls = recorded[function]
-    return set().union(*(needs(call, stage) for call in calls)) | runtime_needs(stage, function)
+    return (
+        set().union(*(needs(call, stage) for call in calls))
+        | runtime_needs(stage, function)
+        | contract_needs(stage, function)
+    )
 
 
 def function_config(stage: str, function: str) -> dict[str, Any]:
@@ -277,6 +323,8 @@ def test_policy_allows_every_call_the_function_makes(
         },
         "send_emails": {("dynamodb", "GetItem"), ("dynamodb", "UpdateItem"), ("ses", "SendEmail")},
         "record_email_feedback": {("dynamodb", "PutItem")},
+        # Its scenario comes with its code (contract_needs stands in until then).
+        "release_holds": set(),
     }
     assert covered[function] <= operations
     statements = policy(stage, function)
@@ -304,6 +352,7 @@ def test_policy_grants_nothing_the_function_does_not_use(
             assert (
                 resource in ("*", "arn:aws:ses:*:*:identity/*")
                 or f"flashsale-{stage}" in resource
+                or f":parameter/flashsale/{stage}/" in resource
                 or ":key/" in resource
             )
         # Every action on every resource of the statement is something the code does.
@@ -318,15 +367,29 @@ def test_policy_grants_nothing_the_function_does_not_use(
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_api_cannot_publish_nor_touch_a_queue_and_the_notifier_cannot_write_the_catalog(
+def test_the_api_cannot_publish_nor_read_a_queue_and_the_notifier_cannot_write_the_catalog(
     stage: str,
 ) -> None:
     api = policy(stage, "api_handler")
     notifier = policy(stage, "notify_orders")
-    for action in ("sns:Publish", "sqs:SendMessage", "sqs:ReceiveMessage", "kms:Decrypt"):
+    for action in ("sns:Publish", "sqs:ReceiveMessage", "sqs:DeleteMessage", "ssm:PutParameter"):
         assert not any(
             any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in s["Action"]) for s in api
         ), action
+    # It sends to the holds queue only: not the mail queue, nor any dead-letter queue.
+    assert allows(api, "sqs:SendMessage", holds_queue(stage))
+    for queue in ("mail", "mail-dlq", "notify-dlq", "holds-dlq", "email-feedback-dlq"):
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-{queue}"
+        assert not allows(api, "sqs:SendMessage", arn), queue
+    # Stripe's two parameters, and no other of the stage's (nor the other stage's).
+    for arn in stripe_parameters(stage):
+        assert allows(api, "ssm:GetParameter", arn)
+    other = "prod" if stage == "dev" else "dev"
+    for arn in (
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/flashsale/{stage}/other",
+        *stripe_parameters(other),
+    ):
+        assert not allows(api, "ssm:GetParameter", arn), arn
     products = table_arn("flashsale-local-products", stage)
     for action in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
         assert not allows(notifier, f"dynamodb:{action}", products)
@@ -352,3 +415,44 @@ def test_stage_config_gives_each_function_its_policy_and_the_stage_names(stage: 
     ):
         assert table.startswith(f"flashsale-{stage}-")
     assert stage_settings.order_topic_arn.endswith(f":flashsale-{stage}-order-placed")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_key_permission_is_for_the_stage_s_data_key_only(stage: str, function: str) -> None:
+    # The ARNs name any key (the key's id is Terraform's); the condition is what
+    # narrows them to the stage's data key: the queues, the topic, the tables'
+    # streams and the Stripe parameters are all under it.
+    for statement in policy(stage, function):
+        if any(action.startswith("kms:") for action in statement["Action"]):
+            assert all(action.startswith("kms:") for action in statement["Action"]), statement
+            assert statement["Condition"] == {
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/flashsale-{stage}-data"}
+            }, statement["Sid"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_release_function_releases_holds_and_nothing_else(stage: str) -> None:
+    release = policy(stage, "release_holds")
+    queue = holds_queue(stage)
+    # The mapping reads the holds queue with this role; a long hold is sent on again.
+    for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "SendMessage"):
+        assert allows(release, f"sqs:{action}", queue)
+    assert not allows(release, "sqs:SendMessage", f"{queue}-dlq")  # SQS's redrive, not ours
+    for table in ("orders", "products", "purchases"):
+        arn = table_arn(f"flashsale-local-{table}", stage)
+        assert allows(release, "dynamodb:UpdateItem", arn)
+        for action in ("PutItem", "DeleteItem", "Scan", "Query", "BatchWriteItem"):
+            assert not allows(release, f"dynamodb:{action}", arn), (action, table)
+    for service_action in ("sns:Publish", "ses:SendEmail", "ssm:PutParameter"):
+        assert not any(
+            any(fnmatch.fnmatchcase(service_action.lower(), a.lower()) for a in s["Action"])
+            for s in release
+        ), service_action
+    name = stages.function_name(stage, "release_holds")
+    assert name == f"flashsale-{stage}-release_holds"
+    assert allows(
+        release,
+        "logs:PutLogEvents",
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}:log-stream:x",
+    )

@@ -133,3 +133,14 @@ def test_a_known_problem_is_reported_and_one_that_went_away_fails() -> None:
     assert rehearsal.known(seen, ["dev"]) == ["dev flashsale-dev: Timeout is 3"]
     (gone,) = rehearsal.known([], ["dev"])
     assert gone.startswith("a known problem no longer shows")
+
+
+def test_the_rehearsal_reads_back_every_function_the_stage_configures() -> None:
+    # Derived from .chalice/config.json, so a new function is checked without a
+    # list here to keep up: the release function and its role included.
+    for stage in ("dev", "prod"):
+        settings, _ = rehearsal.stage_config(ROOT, stage)
+        functions = rehearsal.functions_of(settings)
+        assert functions == sorted(settings["lambda_functions"])
+        assert {"api_handler", "notify_orders", "send_emails", "record_email_feedback",
+                "release_holds"} <= set(functions)  # fmt: skip
