@@ -26,8 +26,11 @@ class Stack:
 
     host = "127.0.0.1"
 
-    def __init__(self, api_port: int, emulator_port: int, ui_port: int) -> None:
+    def __init__(
+        self, api_port: int, emulator_port: int, ui_port: int, stripe_port: int = 0
+    ) -> None:
         self.api_port = api_port
+        self.stripe_url = f"http://{self.host}:{stripe_port}"  # localstripe
         self.ui_url = f"http://{self.host}:{ui_port}"
         self.emulator_port = emulator_port
         self.endpoint = f"http://{self.host}:{emulator_port}"
@@ -92,7 +95,7 @@ def running_stack(name: str, **env: str) -> Iterator[Stack]:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     log = Path(ROOT, "build", f"{name}-{worker}.log" if worker else f"{name}.log")
     with launched(log, extra=env) as ports:
-        yield Stack(ports.api, ports.emulator, ports.ui)
+        yield Stack(ports.api, ports.emulator, ports.ui, ports.stripe)
 
 
 @pytest.fixture(scope="session")
