@@ -94,15 +94,17 @@ export function Checkout({
     };
   }, [expired, state, phase]);
 
-  // Reads the order until it leaves AWAITING_PAYMENT or the polls run out.
-  async function settle(latest) {
+  // Reads the order until it leaves AWAITING_PAYMENT or the polls run out. Only /pay's own
+  // answer is asked how far the payment got (the contract's word for it): a read made
+  // while the webhook is on its way may still carry the status from before the payment.
+  async function settle(latest, paidJustNow = false) {
     for (let attempt = 0; ; attempt += 1) {
       if (!alive.current) return;
       if (orderState(latest) !== "awaiting") {
         finish(latest);
         return;
       }
-      const progress = paymentProgress(latest);
+      const progress = attempt === 0 && paidJustNow ? paymentProgress(latest) : "pending";
       if (progress === "failed") {
         setNotice({ kind: "error", headline: "Your payment didn't go through.", detail: `You can try another card until ${holdUntil}.` });
         setPhase("form");
@@ -167,7 +169,7 @@ export function Checkout({
     try {
       const paid = await api.payOrder(order.orderId, paymentMethod);
       setOrder(paid);
-      await settle(paid);
+      await settle(paid, true);
     } catch (error) {
       if (!alive.current) return;
       const code = error instanceof ApiError ? error.code : null;
@@ -219,7 +221,7 @@ export function Checkout({
         Continue shopping
       </button>
       <button type="button" onClick={() => onDone?.("orders")}>
-        My orders
+        View my orders
       </button>
     </div>
   );

@@ -99,7 +99,7 @@ it("labels every card field and pays with the card's id from Stripe.js", async (
 
 it("leaves the finished step for the shop or My orders", async () => {
   const { user, onDone } = renderCheckout({ order: confirmed });
-  await user.click(screen.getByRole("button", { name: "My orders" }));
+  await user.click(screen.getByRole("button", { name: "View my orders" }));
   expect(onDone).toHaveBeenCalledWith("orders");
   await user.click(screen.getByRole("button", { name: "Continue shopping" }));
   expect(onDone).toHaveBeenCalledWith("shop");
@@ -222,14 +222,24 @@ it("stops polling after its attempts and offers to check again", async () => {
   expect(await screen.findByRole("heading", { name: "Order Placed Successfully" })).toBeInTheDocument();
 });
 
-it("goes back to the form when the payment is turned down after all", async () => {
-  const api = payApi({ getOrder: vi.fn(async () => held) });
+it("goes back to the form when /pay says the payment was turned down after all", async () => {
+  const api = payApi({ payOrder: vi.fn(async () => held) });
   const { user } = renderCheckout({ api });
   await screen.findByLabelText("Card number");
   await typeCard(user, screen);
   await user.click(await payButton());
   expect(await screen.findByText("Your payment didn't go through.")).toBeInTheDocument();
   expect(await payButton()).toBeEnabled();
+  expect(api.getOrder).not.toHaveBeenCalled();
+});
+
+it("keeps waiting while a read still carries the payment status from before /pay", async () => {
+  const api = payApi({ getOrder: vi.fn().mockResolvedValueOnce(held).mockResolvedValue(confirmed) });
+  const { user } = renderCheckout({ api });
+  await screen.findByLabelText("Card number");
+  await typeCard(user, screen);
+  await user.click(await payButton());
+  expect(await screen.findByRole("heading", { name: "Order Placed Successfully" })).toBeInTheDocument();
 });
 
 it("offers to load the card form again when Stripe.js could not be loaded", async () => {
