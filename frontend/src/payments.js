@@ -86,7 +86,8 @@ export function orderState(order) {
     case "AWAITING_PAYMENT":
       return "awaiting";
     case "RELEASED":
-      return "released";
+      // releaseReason: "expired", "payment_unavailable", or "cancelled" (the shopper let it go).
+      return order.releaseReason === "cancelled" ? "cancelled" : "released";
     case "CANCELLED":
       return "cancelled";
     default:
@@ -104,6 +105,8 @@ export const STATE_LABELS = {
 };
 
 export function holdEndedMessage(order) {
+  if (order.releaseReason === "payment_unavailable")
+    return `Card payments weren't available, so your hold on ${order.productName} was released and nothing was charged.`;
   return `Your hold on ${order.productName} ended at ${formatClock(order.holdExpiresAt)}; the units went back on sale.`;
 }
 

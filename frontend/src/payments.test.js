@@ -1,5 +1,5 @@
 import { expect, it, vi } from "vitest";
-import { loadStripe, orderState, paymentProgress, paymentsSetup, STATE_LABELS } from "./payments.js";
+import { holdEndedMessage, loadStripe, orderState, paymentProgress, paymentsSetup, STATE_LABELS } from "./payments.js";
 
 it("fixes the server-clock offset once, from the middle of the config round trip", async () => {
   const device = vi.fn().mockReturnValueOnce(1_000).mockReturnValueOnce(1_200).mockReturnValue(5_000);
@@ -27,6 +27,8 @@ it.each([
   [{ status: "CONFIRMED" }, "confirmed", "Confirmed"],
   [{}, "confirmed", "Confirmed"],
   [{ status: "RELEASED" }, "released", "Released (hold ended)"],
+  [{ status: "RELEASED", releaseReason: "expired" }, "released", "Released (hold ended)"],
+  [{ status: "RELEASED", releaseReason: "cancelled" }, "cancelled", "Cancelled"],
   [{ status: "CANCELLED" }, "cancelled", "Cancelled"],
   [{ status: "CANCELLED", refund: { reason: "cancelled" } }, "refunded", "Refunded"],
   [{ status: "RELEASED", refund: { reason: "late_payment" } }, "late-refund", "Refunded"],
@@ -65,4 +67,14 @@ it("lets a failed Stripe.js load be tried again", async () => {
   document.head.querySelector(`script[src="${url}"]`).onerror();
   await expect(failed).rejects.toThrow("could not be loaded");
   expect(loadStripe(url)).not.toBe(failed);
+});
+
+it("says why a hold ended", () => {
+  const order = { productName: "Lamp", holdExpiresAt: "2026-11-27T14:05:00Z", status: "RELEASED" };
+  expect(holdEndedMessage({ ...order, releaseReason: "expired" })).toMatch(
+    /^Your hold on Lamp ended at \d\d:\d\d; the units went back on sale\.$/,
+  );
+  expect(holdEndedMessage({ ...order, releaseReason: "payment_unavailable" })).toBe(
+    "Card payments weren't available, so your hold on Lamp was released and nothing was charged.",
+  );
 });

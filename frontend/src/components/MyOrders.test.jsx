@@ -127,6 +127,17 @@ describe("paid orders", () => {
     expect(screen.queryByRole("button", { name: /Pay now/ })).not.toBeInTheDocument();
   });
 
+  it("lets a shopper give up a hold, shown as cancelled", async () => {
+    const cancelOrder = vi.fn(async (orderId) => ({ orderId, status: "RELEASED", releaseReason: "cancelled" }));
+    const api = { listOrders: vi.fn().mockResolvedValue({ orders: [held] }), paymentsConfig: vi.fn(async () => config), cancelOrder };
+    render(<MyOrders api={api} userId="alice" onPay={vi.fn()} />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Cancel order o-held" }));
+    await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Cancel order" }));
+    await waitFor(() => expect(screen.getAllByRole("row")[1]).toHaveTextContent("Cancelled"));
+    expect(screen.queryByRole("button", { name: /Pay now/ })).not.toBeInTheDocument();
+  });
+
   it("asks nothing about payments when no order is held", async () => {
     const api = { listOrders: vi.fn().mockResolvedValue({ orders: [confirmed] }), paymentsConfig: vi.fn() };
     render(<MyOrders api={api} userId="alice" />);
