@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { createApi, describeError } from "./api.js";
 import { createAuth } from "./auth.js";
+import { LazyCheckout } from "./components/LazyCheckout.jsx";
 import { MyOrders } from "./components/MyOrders.jsx";
 import { ProductCard } from "./components/ProductCard.jsx";
 import { formatMoney } from "./format.js";
@@ -24,7 +25,8 @@ export function initialUser(storage = window.localStorage) {
   return generated;
 }
 
-export function App({ api: givenApi, auth: givenAuth }) {
+// `loadStripeJs` is for tests (jsdom runs no scripts); the shop loads Stripe.js itself.
+export function App({ api: givenApi, auth: givenAuth, loadStripeJs }) {
   const auth = useMemo(() => givenAuth ?? createAuth(), [givenAuth]);
   const api = useMemo(() => givenApi ?? createApi(undefined, undefined, auth.token), [givenApi, auth]);
   const { products, loaded, error, refresh } = useProducts(api);
@@ -34,11 +36,30 @@ export function App({ api: givenApi, auth: givenAuth }) {
   const [signInError, setSignInError] = useState(null);
   const [view, setView] = useState("shop");
   const [lastOrder, setLastOrder] = useState(null);
+  // The order whose hold is being paid for (view "pay").
+  const [paying, setPaying] = useState(null);
   const userId = auth.enabled ? (session?.userId ?? null) : devUser;
   // Signed in, the mail goes to the verified address of the account; locally to the
   // dev identity when it is an address. The order's own record wins when it has one.
   const mailbox = auth.enabled ? session?.email : isAddress(devUser) ? devUser : null;
   const mailedTo = lastOrder ? (lastOrder.email ?? mailbox) : null;
+
+  // A `pay` product answers AWAITING_PAYMENT: its units are held and the payment step
+  // takes over. Instant products confirm at once, as they always have.
+  function ordered(order) {
+    if (order.status === "AWAITING_PAYMENT") {
+      setLastOrder(null);
+      setPaying(order);
+      setView("pay");
+    } else {
+      setLastOrder(order);
+    }
+  }
+
+  function leavePayment(next) {
+    setPaying(null);
+    setView(next);
+  }
 
   useEffect(() => {
     if (!auth.enabled) return;
@@ -107,7 +128,17 @@ export function App({ api: givenApi, auth: givenAuth }) {
             </button>
           </section>
         )}
-        {view === "shop" ? (
+        {view === "pay" && paying ? (
+          <LazyCheckout
+            key={paying.orderId}
+            api={api}
+            order={paying}
+            mailedTo={paying.email ?? mailbox}
+            onChanged={refresh}
+            onDone={leavePayment}
+            {...(loadStripeJs ? { loadStripeJs } : {})}
+          />
+        ) : view !== "orders" ? (
           <>
             {error && <p role="alert">{describeError(error).headline}</p>}
             {!loaded && <p aria-busy="true">Loading the sale…</p>}
@@ -120,14 +151,23 @@ export function App({ api: givenApi, auth: givenAuth }) {
                   api={api}
                   userId={userId}
                   onSignIn={() => auth.signIn()}
-                  onOrdered={setLastOrder}
+                  onOrdered={ordered}
                   onChanged={refresh}
                 />
               ))}
             </div>
           </>
         ) : userId ? (
-          <MyOrders api={api} userId={userId} refreshKey={lastOrder?.orderId} onCancelled={refresh} />
+          <MyOrders
+            api={api}
+            userId={userId}
+            refreshKey={lastOrder?.orderId}
+            onCancelled={refresh}
+            onPay={(order) => {
+              setPaying(order);
+              setView("pay");
+            }}
+          />
         ) : (
           <p>
             <button type="button" onClick={() => auth.signIn()}>

@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, expect, it, vi } from "vitest";
 import { App, initialUser, isAddress } from "./App.jsx";
+import { fakeStripe, typeCard } from "./fakeStripe.js";
 
 beforeEach(() => window.localStorage.clear());
 
@@ -154,4 +155,69 @@ it("goes back to the page that asked to sign in once the code is traded", async 
   await waitFor(() => expect(window.location.pathname).toBe("/admin/sales/lamp"));
   expect(window.location.search).toBe("");
   window.history.replaceState({}, "", "/");
+});
+
+function payShopApi({ order = {} } = {}) {
+  const held = {
+    orderId: "order-9",
+    productName: "Lamp",
+    quantity: 1,
+    totalAmount: 24.5,
+    status: "AWAITING_PAYMENT",
+    checkout: "pay",
+    currency: "usd",
+    holdExpiresAt: "2026-11-27T00:10:00Z",
+    payment: { provider: "stripe", paymentIntentId: "pi_9", status: "requires_payment_method" },
+    ...order,
+  };
+  const paid = { ...held, status: "CONFIRMED", payment: { ...held.payment, status: "succeeded" } };
+  return {
+    held,
+    api: {
+      ...shopApi(),
+      placeOrder: vi.fn(async () => held),
+      listOrders: vi.fn(async () => ({ orders: [held] })),
+      paymentsConfig: vi.fn(async () => ({ publishableKey: "pk_test_local", jsUrl: "http://stripe.test/v3/", serverTime: "2026-11-27T00:00:00Z" })),
+      payOrder: vi.fn(async () => ({ ...held, payment: { ...held.payment, status: "processing" } })),
+      getOrder: vi.fn(async () => paid),
+    },
+  };
+}
+
+it("takes a pay product's hold to the payment step and confirms once paid", async () => {
+  window.localStorage.setItem("flashsale.userId", "lena@example.com");
+  const { api } = payShopApi();
+  const stripe = fakeStripe();
+  render(<App api={api} loadStripeJs={stripe.load} />);
+  const user = userEvent.setup();
+  await user.click(await screen.findByRole("button", { name: "Buy Lamp" }));
+
+  expect(await screen.findByRole("heading", { name: "Pay for your order" })).toBeInTheDocument();
+  expect(screen.queryByRole("status", { name: "Order confirmation" })).not.toBeInTheDocument();
+  expect(screen.queryByRole("button", { name: "Buy Lamp" })).not.toBeInTheDocument();
+  expect(await screen.findByRole("timer")).toHaveTextContent(/^(10:00|9:59)$/);
+  await screen.findByLabelText("Card number");
+  await typeCard(user, screen);
+  await user.click(screen.getByRole("button", { name: "Pay $24.50" }));
+
+  expect(await screen.findByRole("heading", { name: "Order Placed Successfully" }, { timeout: 3000 })).toBeInTheDocument();
+  expect(screen.getByText(/A confirmation email/)).toHaveTextContent("lena@example.com");
+  expect(api.payOrder).toHaveBeenCalledWith("order-9", "card_4242");
+  await user.click(screen.getByRole("button", { name: "Continue shopping" }));
+  expect(await screen.findByRole("button", { name: "Buy Lamp" })).toBeInTheDocument();
+});
+
+it("returns to the payment step from Pay now in My orders", async () => {
+  const { api } = payShopApi();
+  render(<App api={api} loadStripeJs={fakeStripe().load} />);
+  const user = userEvent.setup();
+  await user.click(screen.getByRole("button", { name: "My orders" }));
+  const row = (await screen.findByRole("cell", { name: "order-9" })).closest("tr");
+  await waitFor(() => expect(row).toHaveTextContent("Awaiting payment"));
+  await user.click(screen.getByRole("button", { name: "Pay now for order order-9" }));
+  expect(await screen.findByRole("heading", { name: "Pay for your order" })).toBeInTheDocument();
+  expect(screen.getByRole("button", { name: "Shop" })).toHaveAttribute("aria-pressed", "false");
+  expect(screen.getByRole("button", { name: "My orders" })).toHaveAttribute("aria-pressed", "false");
+  await user.click(await screen.findByRole("button", { name: "Pay $24.50" }));
+  expect(await screen.findByText("Please check your card details.")).toBeInTheDocument();
 });

@@ -80,10 +80,19 @@ export function createApi(baseUrl = API_BASE, fetchImpl = undefined, token = und
     // and the shop must be held to the shopper's cancel window like anyone else.
     cancelOrder: (orderId, userId) =>
       request("POST", `/orders/${segment(orderId)}/cancel`, { body: { userId } }),
+    getOrder: (orderId) => request("GET", `/orders/${segment(orderId)}`),
+    paymentsConfig: () => request("GET", "/payments/config"),
+    // `paymentMethod` is the id Stripe.js gave this browser for the card (card_... or pm_...);
+    // the card number itself never reaches the shop.
+    payOrder: (orderId, paymentMethod) =>
+      request("POST", `/orders/${segment(orderId)}/pay`, { body: { paymentMethod } }),
   };
 }
 
 const RETRYABLE = new Set(["BUSY", "NETWORK"]);
+// A 5xx that is an answer, not a hiccup: the server already released the hold, and
+// retrying at once would only ask Stripe again while it is down.
+const FINAL = new Set(["PAYMENT_UNAVAILABLE"]);
 
 // One purchase attempt: a single Idempotency-Key for every retry, so a retried
 // request (or a double click that slipped through) can never buy twice.
@@ -92,7 +101,8 @@ export async function buy(api, order, { key = newKey(), attempts = 4, sleep = wa
     try {
       return await api.placeOrder(order, key);
     } catch (error) {
-      const retryable = error instanceof ApiError && (RETRYABLE.has(error.code) || error.status >= 500);
+      const retryable =
+        error instanceof ApiError && !FINAL.has(error.code) && (RETRYABLE.has(error.code) || error.status >= 500);
       if (!retryable || attempt >= attempts) throw error;
       onRetry?.(error, attempt);
       await sleep((error.retryAfter ?? 1) * 1000);
@@ -120,6 +130,10 @@ export const MESSAGES = {
   FORBIDDEN: "Please sign in again to continue.",
   ORDER_NOT_CANCELLABLE: "This order can no longer be cancelled: its cancellation window has passed.",
   ORDER_NOT_FOUND: "That order can't be found.",
+  PAYMENT_UNAVAILABLE: "Card payments aren't available right now, so nothing was charged. Please try again in a moment.",
+  PAYMENT_FAILED: "Your card wasn't charged.",
+  HOLD_EXPIRED: "Your hold on these units has ended, so they went back on sale.",
+  ORDER_NOT_PAYABLE: "This order can't be paid any more.",
 };
 
 export function describeError(error) {

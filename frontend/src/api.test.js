@@ -72,6 +72,26 @@ describe("createApi", () => {
     expect([error.code, error.message]).toEqual(["FORBIDDEN", "admins only"]);
   });
 
+  it("reads one order, the payments config, and pays with the card's id from Stripe.js", async () => {
+    const fetch = vi.fn(async () => response(200, { orderId: "o 1", status: "AWAITING_PAYMENT" }));
+    const api = createApi("http://shop", fetch);
+    await api.getOrder("o 1");
+    await api.paymentsConfig();
+    await api.payOrder("o 1", "card_123");
+    const calls = fetch.mock.calls.map(([url, init]) => [init.method, url, init.body && JSON.parse(init.body)]);
+    expect(calls).toEqual([
+      ["GET", "http://shop/orders/o%201", undefined],
+      ["GET", "http://shop/payments/config", undefined],
+      ["POST", "http://shop/orders/o%201/pay", { paymentMethod: "card_123" }],
+    ]);
+  });
+
+  it("reports a declined card as PAYMENT_FAILED with the card's message", async () => {
+    const fetch = vi.fn(async () => response(402, { code: "PAYMENT_FAILED", message: "Your card was declined." }));
+    const error = await createApi("http://shop", fetch).payOrder("o1", "card_1").catch((e) => e);
+    expect([error.status, error.code, error.message]).toEqual([402, "PAYMENT_FAILED", "Your card was declined."]);
+  });
+
   it("reports an unreachable shop as a NETWORK error", async () => {
     const api = createApi("http://shop", vi.fn(async () => Promise.reject(new TypeError("down"))));
     await expect(api.listProducts()).rejects.toMatchObject({ code: "NETWORK", status: 0 });
@@ -112,6 +132,14 @@ describe("buy", () => {
     expect(placeOrder).toHaveBeenCalledTimes(3);
   });
 
+  it("does not retry PAYMENT_UNAVAILABLE: the server already released the hold", async () => {
+    const placeOrder = vi.fn().mockRejectedValue(new ApiError(503, "PAYMENT_UNAVAILABLE", "Stripe unreachable"));
+    await expect(buy({ placeOrder }, order, { sleep: async () => {} })).rejects.toMatchObject({
+      code: "PAYMENT_UNAVAILABLE",
+    });
+    expect(placeOrder).toHaveBeenCalledTimes(1);
+  });
+
   it("uses a fresh key for each new purchase", async () => {
     const placeOrder = vi.fn().mockResolvedValue({ orderId: "o" });
     await buy({ placeOrder }, order);
@@ -133,6 +161,10 @@ it("has a shopper-facing message for every error code in the contract", () => {
     "IDEMPOTENCY_KEY_REUSED",
     "ORDER_NOT_CANCELLABLE",
     "ORDER_NOT_FOUND",
+    "PAYMENT_UNAVAILABLE",
+    "PAYMENT_FAILED",
+    "HOLD_EXPIRED",
+    "ORDER_NOT_PAYABLE",
   ]) {
     expect(describeError(new ApiError(409, code, "x")).headline).not.toMatch(/Something went wrong/);
   }

@@ -1,9 +1,21 @@
 import { useEffect, useState } from "react";
 import { describeError } from "../api.js";
-import { formatMoney } from "../format.js";
+import { formatClock, formatMoney } from "../format.js";
+import { orderState, STATE_LABELS, useClock, usePaymentsSetup } from "../payments.js";
 import { ConfirmDialog } from "./ConfirmDialog.jsx";
 
-export function MyOrders({ api, userId, refreshKey, onCancelled }) {
+// Minutes are enough here: the payment step has the ticking clock.
+export function timeLeftPhrase(msLeft) {
+  const minutes = Math.floor(msLeft / 60000);
+  return minutes < 1 ? "less than a minute left" : `${minutes} min left`;
+}
+
+const REFUND_NOTES = {
+  "late-refund": "Paid after the hold ended; refunded in full",
+  refunded: "Cancelled; refunded in full",
+};
+
+export function MyOrders({ api, userId, refreshKey, onCancelled, onPay }) {
   const [state, setState] = useState({ orders: null, error: null });
   const [asking, setAsking] = useState(null);
   const [cancelling, setCancelling] = useState(false);
@@ -38,6 +50,18 @@ export function MyOrders({ api, userId, refreshKey, onCancelled }) {
     }
   }
 
+  // The server's clock is only needed (and GET /payments/config only asked) for held orders.
+  const holding = Boolean(state.orders?.some((order) => order.status === "AWAITING_PAYMENT"));
+  const { setup } = usePaymentsSetup(api, holding);
+  const now = useClock(setup?.now ?? null, 5000);
+
+  // A hold past its time is released by the server on its next read; shown as such meanwhile.
+  const stateOf = (order) => {
+    const current = orderState(order);
+    if (current === "awaiting" && now !== null && now >= Date.parse(order.holdExpiresAt)) return "released";
+    return current;
+  };
+
   if (state.error) return <p role="alert">{describeError(state.error).headline}</p>;
   if (state.orders === null) return <p aria-busy="true">Loading your orders…</p>;
   if (state.orders.length === 0) return <p>No orders yet for {userId}.</p>;
@@ -68,24 +92,18 @@ export function MyOrders({ api, userId, refreshKey, onCancelled }) {
               <td className="mono">{order.orderId}</td>
               <td>{order.productName}</td>
               <td>{order.quantity}</td>
-              <td>{formatMoney(order.totalAmount)}</td>
+              <td>{formatMoney(order.totalAmount, order.currency)}</td>
               <td>
                 <time dateTime={order.createdAt}>{new Date(order.createdAt).toLocaleString()}</time>
               </td>
               <td>
-                <span className={`status-${(order.status ?? "CONFIRMED").toLowerCase()}`}>
-                  {order.status === "CANCELLED" ? "Cancelled" : "Confirmed"}
-                </span>
-                {order.status !== "CANCELLED" && (
-                  <button
-                    type="button"
-                    className="small"
-                    onClick={() => setAsking(order)}
-                    aria-label={`Cancel order ${order.orderId}`}
-                  >
-                    Cancel
-                  </button>
-                )}
+                <OrderStatus
+                  order={order}
+                  state={stateOf(order)}
+                  now={now}
+                  onPay={onPay}
+                  onCancel={() => setAsking(order)}
+                />
               </td>
             </tr>
           ))}
@@ -101,10 +119,36 @@ export function MyOrders({ api, userId, refreshKey, onCancelled }) {
           onCancel={() => setAsking(null)}
         >
           <p>
-            {asking.quantity} × {asking.productName}, {formatMoney(asking.totalAmount)}, order{" "}
+            {asking.quantity} × {asking.productName}, {formatMoney(asking.totalAmount, asking.currency)}, order{" "}
             <span className="mono">{asking.orderId}</span>. The units go back on sale for everyone.
           </p>
         </ConfirmDialog>
+      )}
+    </>
+  );
+}
+
+function OrderStatus({ order, state, now, onPay, onCancel }) {
+  const awaiting = state === "awaiting";
+  return (
+    <>
+      <span className={`status-${state}`}>{STATE_LABELS[state]}</span>
+      {awaiting && (
+        <span className="hold-left">
+          until <time dateTime={order.holdExpiresAt}>{formatClock(order.holdExpiresAt)}</time>
+          {now !== null && <>, {timeLeftPhrase(Date.parse(order.holdExpiresAt) - now)}</>}
+        </span>
+      )}
+      {REFUND_NOTES[state] && <span className="hold-left">{REFUND_NOTES[state]}</span>}
+      {awaiting && onPay && (
+        <button type="button" className="small" onClick={() => onPay(order)} aria-label={`Pay now for order ${order.orderId}`}>
+          Pay now
+        </button>
+      )}
+      {(awaiting || state === "confirmed") && (
+        <button type="button" className="small" onClick={onCancel} aria-label={`Cancel order ${order.orderId}`}>
+          Cancel
+        </button>
       )}
     </>
   );
