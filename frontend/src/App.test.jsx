@@ -202,7 +202,7 @@ it("takes a pay product's hold to the payment step and confirms once paid", asyn
 
   expect(await screen.findByRole("heading", { name: "Order Placed Successfully" }, { timeout: 3000 })).toBeInTheDocument();
   expect(screen.getByText(/A confirmation email/)).toHaveTextContent("lena@example.com");
-  expect(api.payOrder).toHaveBeenCalledWith("order-9", "card_4242");
+  expect(api.payOrder).toHaveBeenCalledWith("order-9", "card_4242", "pi_9");
   await user.click(screen.getByRole("button", { name: "Continue shopping" }));
   expect(await screen.findByRole("button", { name: "Buy Lamp" })).toBeInTheDocument();
 });

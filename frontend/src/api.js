@@ -83,9 +83,12 @@ export function createApi(baseUrl = API_BASE, fetchImpl = undefined, token = und
     getOrder: (orderId) => request("GET", `/orders/${segment(orderId)}`),
     paymentsConfig: () => request("GET", "/payments/config"),
     // `paymentMethod` is the id Stripe.js gave this browser for the card (card_... or pm_...);
-    // the card number itself never reaches the shop.
-    payOrder: (orderId, paymentMethod) =>
-      request("POST", `/orders/${segment(orderId)}/pay`, { body: { paymentMethod } }),
+    // the card number itself never reaches the shop. With the hold's PaymentIntent id the
+    // server asks Stripe, not the order table, about the hold (docs/payments.md).
+    payOrder: (orderId, paymentMethod, paymentIntentId) =>
+      request("POST", `/orders/${segment(orderId)}/pay`, {
+        body: paymentIntentId ? { paymentMethod, paymentIntentId } : { paymentMethod },
+      }),
   };
 }
 

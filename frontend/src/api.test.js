@@ -78,11 +78,13 @@ describe("createApi", () => {
     await api.getOrder("o 1");
     await api.paymentsConfig();
     await api.payOrder("o 1", "card_123");
+    await api.payOrder("o 1", "card_123", "pi_7");
     const calls = fetch.mock.calls.map(([url, init]) => [init.method, url, init.body && JSON.parse(init.body)]);
     expect(calls).toEqual([
       ["GET", "http://shop/orders/o%201", undefined],
       ["GET", "http://shop/payments/config", undefined],
       ["POST", "http://shop/orders/o%201/pay", { paymentMethod: "card_123" }],
+      ["POST", "http://shop/orders/o%201/pay", { paymentMethod: "card_123", paymentIntentId: "pi_7" }],
     ]);
   });
 

@@ -167,7 +167,11 @@ export function Checkout({
       return;
     }
     try {
-      const paid = await api.payOrder(order.orderId, paymentMethod);
+      const paid = await api.payOrder(
+        order.orderId,
+        paymentMethod,
+        order.payment?.paymentIntentId,
+      );
       setOrder(paid);
       await settle(paid, true);
     } catch (error) {

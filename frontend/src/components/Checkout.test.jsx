@@ -90,7 +90,8 @@ it("labels every card field and pays with the card's id from Stripe.js", async (
   expect(heading.closest("[role=status]")).not.toBeNull();
   expect(screen.getByText(/paid\. Order id/)).toHaveTextContent("2 × Lamp, $49.00 paid. Order id o-1.");
   expect(screen.getByText(/A confirmation email/)).toHaveTextContent("lena@example.com");
-  expect(api.payOrder).toHaveBeenCalledWith("o-1", "card_4242");
+  // The hold's PaymentIntent goes along: the server then reads Stripe, not the order.
+  expect(api.payOrder).toHaveBeenCalledWith("o-1", "card_4242", "pi_1");
   expect(api.getOrder).toHaveBeenCalledTimes(2);
   expect(api.getOrder).toHaveBeenCalledWith("o-1");
   expect(onChanged).toHaveBeenCalled();
@@ -128,8 +129,8 @@ it("shows the card's message when it is declined and takes another card while th
   await user.click(await payButton());
   expect(await screen.findByRole("heading", { name: "Order Placed Successfully" })).toBeInTheDocument();
   expect(api.payOrder.mock.calls).toEqual([
-    ["o-1", "card_0341"],
-    ["o-1", "card_4242"],
+    ["o-1", "card_0341", "pi_1"],
+    ["o-1", "card_4242", "pi_1"],
   ]);
 });
 
