@@ -73,7 +73,7 @@ class Checkout:
         queue: holds.HoldQueue,
         ledger: Ledger,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = instants.now,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._orders = orders
         self._client = client
@@ -82,7 +82,9 @@ class Checkout:
         self._queue = queue
         self._ledger = ledger
         self._sleep = sleep
-        self._now = now
+        # Looked up at each call, not bound at import: a default of `instants.now`
+        # would keep whatever stood in for it when this module was first imported.
+        self._now = now or (lambda: instants.now())
 
     # --- the shopper's requests ------------------------------------------------------
 

@@ -413,3 +413,17 @@ def test_paying_with_an_intent_of_another_order_is_refused(payments: Payments) -
     answer = payments.pay(mine["orderId"], intent=theirs["payment"]["paymentIntentId"])
     assert (answer.status_code, answer.json_body["code"]) == (409, "ORDER_NOT_PAYABLE")
     assert payments.intent(theirs["payment"]["paymentIntentId"]).status == "requires_payment_method"
+
+
+def test_the_checkout_clock_is_read_at_each_call(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: the clock was bound as a default argument at import, so a test
+    # that had stood in for `instants.now` when the module was first imported
+    # left every later hold expired at once.
+    checkout = wiring.checkout()
+    moment = instants.parse("2031-01-02T03:04:05Z")
+    monkeypatch.setattr(instants, "now", lambda: moment)
+    assert checkout._now() == moment
+    monkeypatch.undo()
+    assert checkout._now() != moment
