@@ -159,21 +159,11 @@ class Checkout:
         if order.payment_intent_id is None:
             raise PaymentUnavailable("this hold is still being prepared; try again")
         try:
-            try:
-                status = self._gateway().pay(
-                    order.payment_intent_id, payment_method, payment_method
-                )
-            except Spent:
-                order = self._fresh_intent(order)
-                assert order.payment_intent_id is not None
-                status = self._gateway().pay(
-                    order.payment_intent_id, payment_method, payment_method
-                )
-        except Declined as declined:
-            observability.count("PaymentsFailed")
-            raise PaymentFailed(str(declined)) from declined
-        except Unavailable as exc:
-            raise PaymentUnavailable("the payment could not be sent; try again") from exc
+            status = self._charge(order.payment_intent_id, payment_method)
+        except Spent:
+            order = self._fresh_intent(order)
+            assert order.payment_intent_id is not None
+            status = self._charge(order.payment_intent_id, payment_method)
         return order._replace(payment_status=status)
 
     def pay_intent(
@@ -194,20 +184,26 @@ class Checkout:
         if status == "canceled" or ends is None or self._now() >= instants.parse(ends):
             return None
         try:
-            paid = self._gateway().pay(intent_id, payment_method, payment_method)
+            paid = self._charge(intent_id, payment_method)
         except Spent:
             return None
-        except Declined as declined:
-            observability.count("PaymentsFailed")
-            raise PaymentFailed(str(declined)) from declined
-        except Unavailable as exc:
-            raise PaymentUnavailable("the payment could not be sent; try again") from exc
         return {
             "orderId": order_id,
             "status": AWAITING_PAYMENT,
             "holdExpiresAt": ends,
             "payment": {"provider": "stripe", "paymentIntentId": intent_id, "status": paid},
         }
+
+    def _charge(self, intent_id: str, payment_method: str) -> str:
+        """Stripe's status after charging the card, in the contract's errors
+        (Spent passes through: the caller decides whether a fresh intent is due)."""
+        try:
+            return self._gateway().pay(intent_id, payment_method, payment_method)
+        except Declined as declined:
+            observability.count("PaymentsFailed")
+            raise PaymentFailed(str(declined)) from declined
+        except Unavailable as exc:
+            raise PaymentUnavailable("the payment could not be sent; try again") from exc
 
     def _fresh_intent(self, order: Order) -> Order:
         """A new PaymentIntent for a hold whose intent can take no more cards (a
