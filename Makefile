@@ -19,7 +19,7 @@ CHALICE_PIN := $(shell grep '^chalice==' requirements-dev.txt)
 SCHEMA := build/provider-schema
 SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
-.PHONY: run emulator test check lint infra-check unit ui-test ui-build browser bench loadtest deps clean \
+.PHONY: run emulator test check lint infra-check unit ui-test ui-build browser bench bench-holds loadtest deps clean \
 	replay-dlq lambda-venv provider-schema smoke deploy-rehearsal
 
 $(DEPS): requirements.txt requirements-dev.txt
@@ -48,7 +48,7 @@ lint: $(DEPS)
 	@echo "==> ruff"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
-	@echo "==> mypy (chalicelib)"
+	@echo "==> mypy (chalicelib, bench)"
 	@$(BIN)/mypy
 
 $(CHECKOV_DEPS): infra/requirements-checkov.txt
@@ -131,6 +131,10 @@ bench: deps
 	@$(BIN)/python -m bench.flash
 	@$(BIN)/python -m bench.coldstart
 	@$(BIN)/python -m bench.mail
+	@$(BIN)/python -m bench.holds
+
+bench-holds: deps
+	@$(BIN)/python -m bench.holds
 
 loadtest: deps
 	@$(BIN)/python -m loadtest.local

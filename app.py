@@ -219,6 +219,8 @@ def payments_config() -> Response:
 # an on-failure destination. Locally, local/delivery.py plays that mapping.
 @app.lambda_function(name="notify_orders")
 def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib import instants
+    from chalicelib.payments.holds import new_holds as hold_checks
     from chalicelib.sales import order_events  # the stream's, not the API's, cold start
 
     # The console's counters first, each order exactly once (marks on the order);
@@ -228,6 +230,8 @@ def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for record in event.get("Records", [])
     )
     wiring.sales_stats().count(*order_events(images))
+    if new := hold_checks(event.get("Records", [])):
+        wiring.hold_queue().watch(new, instants.now())
     return wiring.notifier().handle_stream(event, context)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import json
 import os
 import re
@@ -195,8 +196,8 @@ def main() -> None:
             label,
             args.runs,
             env,
-            lambda env=env: timed(TIMED.format(code=FLOOR), env),
-            lambda env=env: timed(TIMED.format(code=APP), env),
+            functools.partial(timed, TIMED.format(code=FLOOR), env),
+            functools.partial(timed, TIMED.format(code=APP), env),
         )
     first_invocation(args.runs)
 

@@ -24,6 +24,7 @@ Requests are counted at the emulator, per client (the API's User-Agent app id).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,7 +47,12 @@ class Api(NamedTuple):
     dynamodb: Any  # the emulator, read directly (the API's answers are cached)
 
     def call(
-        self, method: str, path: str, body: Any = None, via: int = 0, **headers: str
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        via: int = 0,
+        headers: dict[str, str] | None = None,
     ) -> client.Reply:
         port = self.ports[via % len(self.ports)]
         return client.call("127.0.0.1", port, method, path, body, headers)
@@ -62,6 +68,10 @@ class Api(NamedTuple):
         return sum(tables.get(PRODUCTS, {}).values())
 
 
+def healthy(port: int) -> bool:
+    return client.call("127.0.0.1", port, "GET", "/health").status == 200
+
+
 @contextmanager
 def api(containers: int = 1) -> Iterator[Api]:
     """A fresh emulator and `containers` `chalice local` processes on it, each with
@@ -73,10 +83,7 @@ def api(containers: int = 1) -> Iterator[Api]:
         for port in ports:
             stack.enter_context(process([*args, "--port", str(port)], env))
         for port in ports:
-            wait_until(
-                lambda port=port: client.call("127.0.0.1", port, "GET", "/health").status == 200,
-                "API",
-            )
+            wait_until(functools.partial(healthy, port), "API")
         endpoint = int(env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
 
         def admin(method: str, path: str, body: Any = None) -> Any:
@@ -207,7 +214,7 @@ def main() -> None:
             def late(i: int, keyed: bool = keyed) -> int:
                 headers = {"Idempotency-Key": str(uuid.uuid4())} if keyed else {}
                 body = {"userId": f"late-{i}", "productId": "gone", "quantity": 1}
-                return service.call("POST", "/orders", body, **headers).status
+                return service.call("POST", "/orders", body, headers=headers).status
 
             arm = drive("sold-out", n, c, late)
             rows.append(
@@ -253,16 +260,16 @@ def main() -> None:
     hot_faults = {"hotItemWindowMs": args.hot_window_ms}
     # The third round is the same default product with no conflict model: what
     # this emulator on this machine can do at all, the ceiling any ratio meets.
-    hot_rounds = (
+    hot_rounds: tuple[tuple[str, int | None, dict[str, Any]], ...] = (
         ("created with defaults", None, hot_faults),
         ("1 shard", 1, hot_faults),
         ("created with defaults, no hot-item model", None, {}),
     )
-    for label, shards, faults in hot_rounds:
+    for label, hot_shards, faults in hot_rounds:
         with api() as service:
             body: dict[str, Any] = {"name": "Hot", "price": 5, "stock": 600}
-            if shards is not None:
-                body["shards"] = shards
+            if hot_shards is not None:
+                body["shards"] = hot_shards
             window = f"{args.hot_window_ms} ms window" if faults else "no window"
             say(f"hot item ({label}): 800 buyers, 64 at a time, {window}")
             sale = sell(service, body, [1] * 800, 64, faults)

@@ -55,7 +55,7 @@ def main() -> None:
             time.sleep(1)
         drained = time.monotonic() - started
         sent = [m for m in outbox.all() if m["subject"] == "Order Placed Successfully"]
-    per_address = Counter(address for mail in sent for address in mail["to"])  # type: ignore[attr-defined]
+    per_address = Counter(address for mail in sent for address in mail["to"])
     print(f"orders: {arm.accepted} placed in {placed:.1f} s ({arm.statuses})")
     print(
         f"emails: {len(sent)} sent, {drained:.1f} s from the first order to the last email "

@@ -13,6 +13,7 @@ in the app process with botocore events) and the app/raw throughput ratio.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -34,7 +35,7 @@ from botocore.config import Config
 from chalicelib import instants, settings
 from chalicelib.catalog import Catalog
 from chalicelib.model import Order
-from chalicelib.orders import OrderService
+from chalicelib.orders.transactions import order_items
 from chalicelib.validation import OrderRequest, product_from_dict
 from local import client, resources
 from local.launch import free_port
@@ -156,7 +157,7 @@ def raw_arm(count: int, concurrency: int) -> Arm:
         catalog = Catalog(dynamodb, config.products_table)
         product = catalog.get(PRODUCT)
         # The very transaction the app builds, without HTTP, Chalice or validation.
-        shape = OrderService(dynamodb, config, catalog)._transaction
+        shape = functools.partial(order_items, config)
 
         def one(i: int) -> int:
             request = OrderRequest(f"shopper-{i}", PRODUCT, 1)

@@ -160,6 +160,9 @@ class OrderNotifier:
             return  # otherwise one of our own marks
         if record.event_name is not DynamoDBRecordEventName.INSERT:
             return
+        image = record.raw_event.get("dynamodb", {}).get("NewImage") or {}
+        if image.get("status", {}).get("S") == AWAITING_PAYMENT:
+            return  # a hold is announced when it is paid (and watched by its checkout)
         order_id = new_order_id(record.raw_event)
         if order_id is None:
             # Retrying cannot turn it into an order: log it and let the batch go on.

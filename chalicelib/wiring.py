@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.notifications import OrderNotifier
     from chalicelib.orders import OrderService
     from chalicelib.payments.checkout import Checkout
+    from chalicelib.payments.holds import HoldQueue
     from chalicelib.payments.stripe_gateway import Gateway
     from chalicelib.sales import Console, RejectionTally, SalesStats
 
@@ -194,13 +195,23 @@ def _parameter(name: str | None) -> str | None:
     return str(response["Parameter"]["Value"])
 
 
+def hold_queue() -> HoldQueue:
+    """The holds queue (release messages, refund retries, checks of new holds)."""
+
+    def build() -> HoldQueue:
+        from chalicelib.payments.holds import HoldQueue
+
+        return HoldQueue(aws.client("sqs"), config().holds_queue_url)
+
+    return _once("hold_queue", build)
+
+
 def checkout() -> Checkout:
     """Pay checkout around the order writer (docs/payments.md)."""
 
     def build() -> Checkout:
         from chalicelib.delivery import Ledger
         from chalicelib.payments.checkout import Checkout
-        from chalicelib.payments.holds import HoldQueue
 
         settings_ = config()
         return Checkout(
@@ -208,7 +219,7 @@ def checkout() -> Checkout:
             aws.client("dynamodb", retries=False),  # Checkout decides what to resend
             settings_,
             gateway,
-            HoldQueue(aws.client("sqs"), settings_.holds_queue_url),
+            hold_queue(),
             Ledger(
                 aws.client("dynamodb"),
                 settings_.orders_table,

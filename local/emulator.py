@@ -41,7 +41,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import fast_transactions, swagger_import
+from local import fast_queues, fast_transactions, swagger_import
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -424,6 +424,7 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
         fast_transactions.install()
+        fast_queues.install()
         swagger_import.install()
         self.app = layered(DomainDispatcherApplication(create_backend_app))
         self.app.restart = self.restart

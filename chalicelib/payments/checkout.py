@@ -330,6 +330,8 @@ class Checkout:
     def release_message(self, body: str) -> str:
         """One holds-queue message (the `release_holds` function)."""
         kind, hold = holds.decode(body)
+        if kind == "check":
+            return self._check(hold)
         if kind == "refund":
             order = self._find(hold.order_id)
             if order is not None and order.refund_id is None:
@@ -342,6 +344,16 @@ class Checkout:
         if left > 0:
             self._sleep(left)
         return "released" if self._release(hold, "expired") else "not held"
+
+    def _check(self, hold: Hold) -> str:
+        """A hold the Orders stream saw committed: if the request that placed it
+        died before giving it a PaymentIntent, nobody can pay it and no release
+        message was sent, so it is released now."""
+        order = self._find(hold.order_id)
+        if order is None or order.status != AWAITING_PAYMENT or order.payment_intent_id:
+            return "ready"
+        observability.logger.warning("hold left unprepared", order_id=hold.order_id)
+        return "released unprepared" if self._release(hold, "not_prepared") else "not held"
 
     def _settle(self, order: Order) -> Order:
         """A hold past its time, released now (the lazy check), as stored after."""

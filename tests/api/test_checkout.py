@@ -15,14 +15,17 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
 import stripe
+from botocore.config import Config
 
 from chalicelib import instants, wiring
 from chalicelib.payments import holds
 from chalicelib.payments.stripe_gateway import Gateway, Unavailable
 from local import resources
 from local import stripe as local_stripe
+from local.delivery import StreamPoller
 from local.launch import free_port
 from tests.conftest import Shop
 
@@ -128,7 +131,7 @@ def payments(shop: Shop, stripe_base: str, monkeypatch: pytest.MonkeyPatch) -> P
     gateway = Gateway(local_stripe.SECRET_KEY, local_stripe.WEBHOOK_SECRET, stripe_base)
     monkeypatch.setitem(wiring._services, "gateway", gateway)
     # Release messages visible at once, so a test reads what a hold sent (when
-    # they are due is delay_until's, tested on its own).
+    # they are due is delay_until's, tested on its own in tests/unit).
     monkeypatch.setattr(holds, "delay_until", lambda due, now: 0)
     return helper
 
@@ -427,3 +430,45 @@ def test_the_checkout_clock_is_read_at_each_call(
     assert checkout._now() == moment
     monkeypatch.undo()
     assert checkout._now() != moment
+
+
+def test_a_hold_whose_request_died_before_its_intent_is_released_by_the_stream_check(
+    payments: Payments,
+) -> None:
+    """A container killed between the hold's transaction and its PaymentIntent
+    (or a request timed out there) leaves a hold nobody can pay and no release
+    message; the Orders stream's check releases it (and leaves a ready one be)."""
+    import app as application
+    from chalicelib.validation import OrderRequest
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    ready = shop.order(userId="bob").json_body
+    for message in payments.messages():  # bob's release message: not what this is about
+        assert message["kind"] == "release"
+    payments.sqs.purge_queue(QueueUrl=payments.queue)
+    # GIVEN alice's hold committed by the order writer, and her request gone
+    # before the checkout could give it an intent or a release message
+    died = wiring.orders().place(OrderRequest("alice", "p1", 2)).order
+    assert died.status == "AWAITING_PAYMENT" and died.payment_intent_id is None
+    assert (shop.stock(), shop.purchased("alice")) == (2, 2)
+    # WHEN the stream brings both holds to the notifier
+    StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+    ).drain()
+    checks = payments.messages()
+    assert sorted((m["kind"], m["orderId"]) for m in checks) == sorted(
+        [("check", died.order_id), ("check", ready["orderId"])]
+    )
+    answers = sorted(wiring.checkout().release_message(json.dumps(m)) for m in checks)
+    # THEN alice's units and count are back; bob's hold stands
+    assert answers == ["ready", "released unprepared"]
+    stored = shop.request("GET", f"/orders/{died.order_id}").json_body
+    assert (stored["status"], stored["releaseReason"]) == ("RELEASED", "not_prepared")
+    assert (shop.stock(), shop.purchased("alice")) == (4, 0)
+    assert shop.request("GET", f"/orders/{ready['orderId']}").json_body["status"] == (
+        "AWAITING_PAYMENT"
+    )

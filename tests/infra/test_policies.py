@@ -190,9 +190,10 @@ def stripe_parameters(stage: str) -> set[str]:
 
 
 def contract_needs(stage: str, function: str) -> set[Need]:
-    """What docs/payments.md has the code do, before the code is on this branch
-    (the payments branch's scenario records it once merged): the API puts each
-    hold's release message on the holds queue and reads Stripe's secrets; the
+    """What docs/payments.md has the code do where this scenario, which has no
+    Stripe to place a hold with, cannot record it: the API puts each hold's
+    release message on the holds queue and reads Stripe's secrets; the
+    notifier puts a check of each new hold it sees on the stream there; the
     release function is the holds queue's consumer, sends a long hold's message
     on again, releases in one transaction (the order, the stock items the units
     came from, the purchase count) and cancels the PaymentIntent (the secret
@@ -202,6 +203,8 @@ def contract_needs(stage: str, function: str) -> set[Need]:
     key = {("kms:GenerateDataKey", KEY), ("kms:Decrypt", KEY)}
     if function == "api_handler":
         return secrets | key | {("sqs:SendMessage", holds_queue(stage))}
+    if function == "notify_orders":
+        return {("sqs:SendMessage", holds_queue(stage))}
     if function == "release_holds":
         tables = ("flashsale-local-orders", "flashsale-local-products", "flashsale-local-purchases")
         return secrets | key | {

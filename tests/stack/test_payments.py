@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -15,8 +18,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
+from local import client
 from local import stripe as local_stripe
+from local.launch import free_port
 from local.mail import SentMail
+from local.stack import ROOT, emulator_environment
 from tests.stack.conftest import Stack
 from tests.stack.test_concurrency import new_product
 
@@ -74,10 +82,49 @@ def wait(what: Any, seconds: float, every: float = 0.5) -> Any:
         time.sleep(every)
 
 
+def killed_after_the_hold(stack: Stack, product_id: str) -> None:
+    """One shopper's POST /orders through an API process killed (os._exit) the
+    moment the hold's transaction commits: before its PaymentIntent, before its
+    release message, before it answers."""
+    port = free_port()
+    env = {
+        **emulator_environment(stack.endpoint, stripe_base=stack.stripe_url),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("AWS_SDK_UA_APP_ID", None)
+    crashing = subprocess.Popen(
+        [sys.executable, "-m", "tests.stack.crashing_api", "--port", str(port), "--crash-after", "1"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        ready = wait(lambda: _healthy(port), seconds=30, every=0.1)
+        assert ready, "the crashing API did not start"
+        body = {"userId": "killed@example.com", "productId": product_id, "quantity": 1}
+        with pytest.raises(OSError):
+            client.call("127.0.0.1", port, "POST", "/orders", body)
+        assert crashing.wait(timeout=10) == 9
+    finally:
+        if crashing.poll() is None:
+            crashing.kill()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return client.call("127.0.0.1", port, "GET", "/health").status == 200
+    except OSError:
+        return False
+
+
 def test_a_paid_sale_ends_with_every_unit_sold_or_back_and_every_payment_settled(
     stack: Stack,
 ) -> None:
-    # GIVEN a pay product of 20 units, one-minute holds, and 60 shoppers at once
+    # GIVEN a hold whose API process was killed right after its transaction
+    orphaned = new_product(stack, stock=2, checkout="pay", holdMinutes=1)
+    killed_after_the_hold(stack, orphaned)
+    (orphan,) = stack.orders_for(orphaned)
+    assert orphan["status"] == "AWAITING_PAYMENT" and "paymentIntentId" not in orphan
+    assert stack.stock(orphaned) == 1
+    # AND a pay product of 20 units, one-minute holds, and 60 shoppers at once
     product_id = new_product(stack, stock=20, checkout="pay", holdMinutes=1, maxPerUser=2)
     shoppers = [f"payer-{n}@example.com" for n in range(60)]
 
@@ -167,6 +214,11 @@ def test_a_paid_sale_ends_with_every_unit_sold_or_back_and_every_payment_settled
     for order in stored.values():
         if order["status"] == "CONFIRMED":
             assert "paidAt" in order and "refundId" not in order
+
+    # AND the killed request's hold, which nobody could pay, is back too
+    (orphan,) = stack.orders_for(orphaned)
+    assert (orphan["status"], orphan["releaseReason"]) == ("RELEASED", "not_prepared")
+    assert stack.stock(orphaned) == 2
 
     # AND each paid order is emailed once, no released hold at all
     def placed_mail() -> list[dict[str, Any]]:

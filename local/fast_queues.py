@@ -1,0 +1,101 @@
+"""Constant-time attribute reads in moto's SQS, for the local emulator.
+
+moto 5.2.5 builds every queue attribute (three of them counting every message
+in the queue) to read one: SendMessage reads ContentBasedDeduplication that
+way, and ReceiveMessage reads MessageRetentionPeriod that way once per message
+it returns. With a thousand holds waiting in the holds queue, receiving ten
+took 400 ms and the releases fell a minute behind (bench/holds.py). These read
+the one attribute; everything else is moto's own code. Installed by the
+emulator only; in-process tests use moto as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from typing import Any
+
+from moto.core.utils import unix_time
+from moto.moto_api._internal import mock_random as random
+from moto.sqs.exceptions import InvalidParameterValue
+from moto.sqs.models import MAXIMUM_MESSAGE_DELAY, Message, SQSBackend
+
+from local import moto_pin
+
+
+def is_message_valid_based_on_retention_period(
+    self: SQSBackend, queue_name: str, message: Message
+) -> bool:
+    """moto's check, reading the queue's retention period alone."""
+    retention_period = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return bool(retention_period + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+
+def send_message(
+    self: SQSBackend,
+    queue_name: str,
+    message_body: str,
+    message_attributes: dict[str, Any] | None = None,
+    delay_seconds: int | None = None,
+    deduplication_id: str | None = None,
+    group_id: str | None = None,
+    system_attributes: dict[str, Any] | None = None,
+    validate_group_id: bool = True,
+) -> Message:
+    """moto 5.2.5's SendMessage; only the content-based deduplication test differs."""
+    queue = self.get_queue(queue_name)
+
+    self._validate_message(
+        queue,
+        message_body=message_body,
+        delay_seconds=int(delay_seconds or 0),
+        deduplication_id=deduplication_id,
+        group_id=group_id,
+        validate_group_id=validate_group_id,
+    )
+
+    delay_seconds = int(delay_seconds) if delay_seconds is not None else queue.delay_seconds  # type: ignore[attr-defined]
+
+    message_id = str(random.uuid4())
+    message = Message(message_id, message_body, system_attributes)
+
+    # moto: `queue.attributes.get("ContentBasedDeduplication") == "true"`, an
+    # attribute only FIFO queues list, stored as a bool.
+    if queue.fifo_queue and queue.content_based_deduplication:  # type: ignore[attr-defined]
+        sha256 = hashlib.sha256()
+        sha256.update(message_body.encode("utf-8"))
+        message.deduplication_id = sha256.hexdigest()
+
+    if deduplication_id is not None:
+        message.deduplication_id = deduplication_id
+        message.sequence_number = "".join(random.choice(string.digits) for _ in range(20))
+
+    if group_id is not None:
+        message.group_id = group_id
+
+    if message_attributes:
+        message.message_attributes = message_attributes
+
+    if delay_seconds > MAXIMUM_MESSAGE_DELAY:  # type: ignore[operator]
+        msg = (
+            f"Value {delay_seconds} for parameter DelaySeconds is invalid. "
+            "Reason: DelaySeconds must be >= 0 and <= 900."
+        )
+        raise InvalidParameterValue(msg)
+
+    message.mark_sent(delay_seconds=delay_seconds)
+    queue.add_message(message)
+    return message
+
+
+def install(version: str | None = None) -> None:
+    """Route every moto SQS backend's SendMessage and retention check through
+    this module (moto 5.2.5's code: another moto is refused)."""
+    moto_pin.require("local/fast_queues.py", f"copies moto {MOTO_VERSION}'s SendMessage", version)
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+
+MOTO_VERSION = moto_pin.MOTO_VERSION
