@@ -128,8 +128,8 @@ def start_delivery(
 ) -> list[threading.Thread]:
     """Run the app's stream handler on the emulator's Orders stream as the stage's
     event source mapping would (records it gives up on go to NOTIFY_DLQ), print
-    every confirmation SNS sends (through an SQS queue subscribed to the topic),
-    and release holds from the holds queue as `release_holds`' mapping would."""
+    and every confirmation SNS sends (through an SQS queue subscribed to the
+    topic). The holds queue has a process of its own (`start_releasers`)."""
     # The handlers run in this process with the stage's settings, as on Lambda.
     os.environ.update(emulator_environment(endpoint, stripe_base=stripe_base))
     import app
@@ -155,12 +155,6 @@ def start_delivery(
         app.send_emails,
         concurrency=config.mailer_max_concurrency,
     )
-    holds = QueuePoller(
-        sqs,
-        sqs.get_queue_url(QueueName=resources.HOLDS_QUEUE)["QueueUrl"],
-        app.release_holds,
-        concurrency=HOLD_RELEASERS,
-    )
     threads = [
         threading.Thread(target=poller.run, args=(stop,), daemon=True),
         threading.Thread(target=mailbox.print_forever, args=(stop,), daemon=True),
@@ -170,8 +164,6 @@ def start_delivery(
     ]
     for thread in threads:
         thread.start()
-    # A short idle between polls: a hold is released within it of its time.
-    threads += holds.run(stop, idle=HOLD_POLL_SECONDS)
     # LOCAL_MAILER=off leaves the mail queue to whoever else reads it (a test's
     # own mailers, one of them killed on purpose).
     if os.environ.get("LOCAL_MAILER", "on") == "off":
@@ -179,8 +171,9 @@ def start_delivery(
     return threads + mail.run(stop)
 
 
-# The holds queue's pollers (release_holds' mapping's concurrency, played here)
-# and how long one waits after finding the queue empty.
+# The holds queue's pollers (release_holds' mapping's concurrency, played by
+# local/releasers.py) and how long one waits after finding the queue empty: a
+# hold is released within it of its time.
 HOLD_RELEASERS = 4
 HOLD_POLL_SECONDS = 0.1
 STRIPE_DEFAULT_PORT = 8420  # the local stage's STRIPE_API_BASE (.chalice/config.json)
@@ -277,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
         children.append(stripe)
         say(f"Stripe stand-in (localstripe) on {stripe_base}; its webhooks -> {api_url}")
         workers = start_delivery(emulator.url, stopping, stripe_base)
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "local.releasers"],
+                cwd=ROOT,
+                env=emulator_environment(
+                    emulator.url, app_id="flashsale-releasers", stripe_base=stripe_base
+                ),
+            )
+        )
+        say("holds: holds queue -> release_holds (local/releasers.py, its own process)")
         say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
         if emulator_only:
             serve_api_yourself(emulator.url)

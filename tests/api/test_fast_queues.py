@@ -17,6 +17,7 @@ from local import fast_queues, moto_pin
 
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """The emulator's reads, for this test only."""
+    monkeypatch.setattr(Queue, "messages", property(fast_queues.visible_messages))
     monkeypatch.setattr(SQSBackend, "send_message", fast_queues.send_message)
     monkeypatch.setattr(
         SQSBackend,
@@ -98,6 +99,35 @@ def test_sending_and_receiving_build_no_queue_attributes(monkeypatch: pytest.Mon
             sqs.send_message(QueueUrl=url, MessageBody=str(n))
         assert len(bodies(sqs, url)) == 10
     assert built == []
+
+
+def test_receiving_looks_at_the_clock_once_not_twice_per_queued_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # moto asked the clock twice per queued message on every receive: with the
+    # holds queue full, picking ten messages cost more than the releases did.
+    from moto.sqs import models
+
+    fast(monkeypatch)
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="holds")["QueueUrl"]
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "MessageBody": str(n), "DelaySeconds": 60} for n in range(10)],
+        )
+        sqs.send_message(QueueUrl=url, MessageBody="due")
+        reads: list[int] = []
+        clock = models.unix_time_millis
+
+        def counted() -> float:
+            reads.append(1)
+            return clock()
+
+        monkeypatch.setattr(models, "unix_time_millis", counted)
+        monkeypatch.setattr(fast_queues, "unix_time_millis", counted)
+        assert bodies(sqs, url) == ["due"]
+    assert len(reads) < 11, len(reads)  # fewer than the messages queued
 
 
 def test_another_moto_is_refused_loudly() -> None:
