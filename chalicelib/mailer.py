@@ -1,11 +1,12 @@
-"""Shopper emails: one "Order Placed Successfully" (and one "Order Cancelled")
+"""Shopper emails: one "Order Placed Successfully" (and one "Order Cancelled",
+or one "Payment Refunded" for a payment that came after its hold had ended)
 per order, to the shopper's own verified address, through Amazon SES.
 
 Fed by an SQS queue subscribed to the orders topic (SNS stays the one
 publisher). For each message the stored order is the truth: its `email` (the
 verified address recorded when it was placed; an order without one gets no
 mail), its status, and its marks. The mailer sends, then marks the order
-(`emailedAt` / `cancellationEmailedAt`) on condition the mark is absent:
+(`emailedAt` / `cancellationEmailedAt` / `refundEmailedAt`) on condition the mark is absent:
 
 - SQS redelivers a message, or two copies of it arrive: the mark is there, so
   nothing is sent again;
@@ -51,7 +52,7 @@ from botocore.exceptions import (
 )
 
 from chalicelib import delivery, instants, order_mail, retry
-from chalicelib.model import CANCELLED, Order
+from chalicelib.model import CANCELLED, RELEASED, Order
 from chalicelib.observability import logger
 from chalicelib.order_mail import Kind as Message
 
@@ -94,6 +95,7 @@ def _email(mark: str) -> delivery.Channel:
 
 PLACED = Kind(Message.PLACED, _email("emailedAt"))
 CANCELLATION = Kind(Message.CANCELLED, _email("cancellationEmailedAt"))
+REFUND = Kind(Message.REFUNDED, _email("refundEmailedAt"))
 
 # This email was not sent (or not marked) now: its message must be delivered again.
 MailFailed = delivery.Failed
@@ -203,7 +205,11 @@ class Mailer:
             logger.error("mail queue message is not an order event: %.200s", body)
             return "unreadable"
         event, order_id = found
-        kind = {"OrderPlaced": PLACED, "OrderCancelled": CANCELLATION}.get(event)
+        kind = {
+            "OrderPlaced": PLACED,
+            "OrderCancelled": CANCELLATION,
+            "PaymentRefunded": REFUND,
+        }.get(event)
         if kind is None:
             return "not mailed"
         item = self._ledger.read(order_id)
@@ -212,6 +218,8 @@ class Mailer:
         order = Order.from_item(dict(item))
         if kind is CANCELLATION and order.status != CANCELLED:
             return "not cancelled"
+        if kind is REFUND and (order.status != RELEASED or order.refunded_at is None):
+            return "not refunded"
         if kind.mark not in item and order.email is None:
             return "no address"  # the identity is not a verified address
         outcome = self._pipeline.deliver(

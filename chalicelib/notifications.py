@@ -1,5 +1,6 @@
-"""Order events on SNS: one "Order Placed Successfully" message per order and
-one "Order Cancelled" per cancellation.
+"""Order events on SNS: one "Order Placed Successfully" message per order, one
+"Order Cancelled" per cancellation, one "Payment Refunded" per late payment
+given back (a hold that had ended when the money came).
 
 Fed by the Orders table stream, off the request path, through an event source
 mapping with ReportBatchItemFailures (infra/app). Each new order (an INSERT)
@@ -68,6 +69,10 @@ CANCELLATION = Event(
         "cancellation notice", "notifier", "cancellationNotifiedAt", "cancellationNotificationId"
     ),
 )
+REFUND_NOTICE = Event(
+    Kind.REFUNDED,
+    delivery.Channel("refund notice", "notifier", "refundNotifiedAt", "refundNotificationId"),
+)
 
 
 def message_text(order: Order, event: Event = PLACED) -> str:
@@ -109,6 +114,20 @@ def paid_order_id(record: dict[str, Any]) -> str | None:
     if image.get("status", {}).get("S") != CONFIRMED or "paidAt" not in image:
         return None
     if PLACED.mark in image:
+        return None  # its announcement's own mark
+    order_id = image.get("orderId", {}).get("S")
+    return order_id if isinstance(order_id, str) and order_id else None
+
+
+def refunded_order_id(record: dict[str, Any]) -> str | None:
+    """The order id of a released hold whose late payment was just refunded, not
+    yet announced, or None."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if image.get("status", {}).get("S") != RELEASED or "refundedAt" not in image:
+        return None
+    if REFUND_NOTICE.mark in image:
         return None  # its announcement's own mark
     order_id = image.get("orderId", {}).get("S")
     return order_id if isinstance(order_id, str) and order_id else None
@@ -157,6 +176,9 @@ class OrderNotifier:
             paid = paid_order_id(record.raw_event)
             if paid is not None:
                 self.notify(paid)  # a paid hold is placed when it is paid
+            refunded = refunded_order_id(record.raw_event)
+            if refunded is not None:
+                self.notify(refunded, REFUND_NOTICE)
             return  # otherwise one of our own marks
         if record.event_name is not DynamoDBRecordEventName.INSERT:
             return
@@ -184,6 +206,8 @@ class OrderNotifier:
             return False
         if event is PLACED and order.status in (AWAITING_PAYMENT, RELEASED):
             return False  # a hold is placed when it is paid; a released one never was
+        if event is REFUND_NOTICE and (order.status != RELEASED or order.refunded_at is None):
+            return False
         sent = self._pipeline.deliver(
             order_id, stored, event.channel, lambda: self._publish(order, event)
         )

@@ -1,7 +1,8 @@
 """What a shopper reads about an order, written once: the subject, the lead and
-the order summary of a confirmation or a cancellation. The SNS message's text
-(what an email subscriber of the topic reads) and the SES email's plain-text
-and HTML parts are all made here, so they never drift apart.
+the order summary of a confirmation, a cancellation or a late payment's
+refund. The SNS message's text (what an email subscriber of the topic reads)
+and the SES email's plain-text and HTML parts are all made here, so they
+never drift apart.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from chalicelib.model import Order, number
 
 
 class Kind(Enum):
-    """The two messages an order gets: its confirmation and its cancellation."""
+    """The messages an order gets: its confirmation, its cancellation, and the
+    refund of a payment that came after its hold had ended."""
 
     PLACED = "OrderPlaced"
     CANCELLED = "OrderCancelled"
+    REFUNDED = "PaymentRefunded"
 
     @property
     def type(self) -> str:
@@ -30,10 +33,18 @@ class Kind(Enum):
         return SUBJECTS[self]
 
 
-SUBJECTS = {Kind.PLACED: "Order Placed Successfully", Kind.CANCELLED: "Order Cancelled"}
+SUBJECTS = {
+    Kind.PLACED: "Order Placed Successfully",
+    Kind.CANCELLED: "Order Cancelled",
+    Kind.REFUNDED: "Payment Refunded",
+}
 LEADS = {
     Kind.PLACED: "Thank you for your order! It is confirmed.",
     Kind.CANCELLED: "Your order has been cancelled and the amount will not be charged.",
+    Kind.REFUNDED: (
+        "Your payment arrived after your hold had ended and the units had gone back on"
+        " sale, so it has been refunded in full. Nothing was sold to you."
+    ),
 }
 # The longest label ("Cancelled at:") sets one column for every message.
 LABEL_WIDTH = 13
@@ -51,6 +62,10 @@ def rows(order: Order) -> list[tuple[str, str]]:
     ]
     if order.cancelled_at is not None:
         found.append(("Cancelled at", instants.canonical(order.cancelled_at)))
+    if order.hold_expires_at is not None and order.released_at is not None:
+        found.append(("Hold ended", instants.canonical(order.hold_expires_at)))
+    if order.refunded_at is not None:
+        found.append(("Refunded at", instants.canonical(order.refunded_at)))
     return found
 
 

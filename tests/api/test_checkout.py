@@ -329,6 +329,48 @@ def test_a_payment_after_the_release_is_refunded_once(
     assert shop.stock() == 10
 
 
+def test_a_shopper_whose_late_payment_was_refunded_is_emailed_once(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    import app as application
+    from chalicelib import settings
+    from local.mail import QueuePoller
+
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order(userId="late@example.com").json_body
+    intent_id = order["payment"]["paymentIntentId"]
+    # GIVEN a hold released while the shopper's payment was on its way
+    gateway = wiring.gateway()
+    monkeypatch.setattr(gateway, "cancel", lambda _intent: "requires_payment_method")
+    assert _release_now(payments, order, monkeypatch) == "released"
+    monkeypatch.delattr(gateway, "cancel")
+    payments.stripe.v1.payment_intents.update(
+        intent_id, params={"payment_method": payments.card(GOOD)}
+    )
+    payments.stripe.v1.payment_intents.confirm(intent_id)
+    # WHEN Stripe's event comes twice, and the stream and mail queue run
+    for _ in range(2):
+        assert payments.event("payment_intent.succeeded", intent_id).status_code == 200
+    sqs = payments.sqs
+    resources.create_topic(boto3.client("sns"))
+    queue = resources.create_mail(boto3.client("ses"), sqs, boto3.client("sns"), settings.load())
+    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    for _ in range(2):  # a redelivered stream sends nothing more
+        StreamPoller(
+            shop.dynamodb, streams, shop.config.orders_table, application.notify_orders
+        ).drain()
+        QueuePoller(sqs, queue, application.send_emails).drain()
+    # THEN one email tells them, and no confirmation ever went out
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    mails = [(m.destinations["ToAddresses"], m.subject) for m in sent]
+    assert mails == [(["late@example.com"], "Payment Refunded")], mails
+    assert "refunded in full" in sent[0].body and order["orderId"] in sent[0].body
+
+
 def test_cancelling_a_paid_order_refunds_and_restocks(payments: Payments) -> None:
     shop = payments.shop
     shop.put_product(**PAY)
