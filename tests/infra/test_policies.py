@@ -326,7 +326,7 @@ def test_policy_allows_every_call_the_function_makes(
         },
         "send_emails": {("dynamodb", "GetItem"), ("dynamodb", "UpdateItem"), ("ses", "SendEmail")},
         "record_email_feedback": {("dynamodb", "PutItem")},
-        # Its scenario comes with its code (contract_needs stands in until then).
+        # No Stripe in this scenario to place a hold with: contract_needs stands in.
         "release_holds": set(),
     }
     assert covered[function] <= operations
