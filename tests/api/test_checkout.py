@@ -68,15 +68,7 @@ class Payments:
 
     def card(self, number: str) -> str:
         """What Stripe.js's createToken gives the browser for a card: its card id."""
-        data = "&".join(
-            f"card[{k}]={v}"
-            for k, v in {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}.items()
-        )
-        request = urllib.request.Request(
-            f"{self.base}/v1/tokens", data=f"{data}&key=pk_test_local".encode(), method="POST"
-        )
-        with urllib.request.urlopen(request) as answer:
-            return str(json.loads(answer.read())["card"]["id"])
+        return local_stripe.card_token(self.base, number)
 
     def event(self, kind: str, intent_id: str, secret: str = local_stripe.WEBHOOK_SECRET) -> Any:
         """POST Stripe's event about `intent_id` to the webhook, signed as Stripe signs."""
@@ -293,15 +285,13 @@ def test_a_paid_hold_is_not_released_and_its_release_reads_nothing(
     assert shop.stock() == 9
 
 
-def test_a_payment_after_the_release_is_refunded_once(
-    payments: Payments, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shop = payments.shop
-    shop.put_product(**PAY)
-    order = shop.order().json_body
-    intent_id = order["payment"]["paymentIntentId"]
-    # The shopper's card goes through at Stripe just as the hold ends (the
-    # release's cancel of the intent is lost: Stripe unreachable for it).
+def _paid_as_it_ends(
+    payments: Payments, order: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The shopper's card goes through at Stripe just as the hold ends (the
+    release's cancel of the intent is lost: Stripe unreachable for it); the
+    hold's PaymentIntent."""
+    intent_id = str(order["payment"]["paymentIntentId"])
     gateway = wiring.gateway()
     monkeypatch.setattr(gateway, "cancel", lambda _intent: "requires_payment_method")
     assert _release_now(payments, order, monkeypatch) == "released"
@@ -310,6 +300,17 @@ def test_a_payment_after_the_release_is_refunded_once(
         intent_id, params={"payment_method": payments.card(GOOD)}
     )
     payments.stripe.v1.payment_intents.confirm(intent_id)
+    return intent_id
+
+
+def test_a_payment_after_the_release_is_refunded_once(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    intent_id = _paid_as_it_ends(payments, order, monkeypatch)
+    gateway = wiring.gateway()
 
     # Stripe unreachable for the refund: the webhook answers 503, Stripe retries.
     def down(*_: Any) -> str:
@@ -342,16 +343,8 @@ def test_a_shopper_whose_late_payment_was_refunded_is_emailed_once(
     shop = payments.shop
     shop.put_product(**PAY)
     order = shop.order(userId="late@example.com").json_body
-    intent_id = order["payment"]["paymentIntentId"]
     # GIVEN a hold released while the shopper's payment was on its way
-    gateway = wiring.gateway()
-    monkeypatch.setattr(gateway, "cancel", lambda _intent: "requires_payment_method")
-    assert _release_now(payments, order, monkeypatch) == "released"
-    monkeypatch.delattr(gateway, "cancel")
-    payments.stripe.v1.payment_intents.update(
-        intent_id, params={"payment_method": payments.card(GOOD)}
-    )
-    payments.stripe.v1.payment_intents.confirm(intent_id)
+    intent_id = _paid_as_it_ends(payments, order, monkeypatch)
     # WHEN Stripe's event comes twice, and the stream and mail queue run
     for _ in range(2):
         assert payments.event("payment_intent.succeeded", intent_id).status_code == 200
