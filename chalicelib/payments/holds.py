@@ -29,10 +29,11 @@ EARLY_WAIT = 0.25  # seconds a release message may come before its hold's end
 # What a message asks: release the hold at its end; retry its refund; or check
 # that the request which placed it lived to give it its PaymentIntent.
 KINDS = ("release", "refund", "check")
-# How long after a hold is committed its check comes (or at its end, if sooner):
-# longer than a request can take to give it its PaymentIntent (Stripe's
-# timeouts and retries) and its release message.
-CHECK_SECONDS = 60
+# How long after the stream brings a hold its check comes (or at its end, if
+# sooner): longer than the request that placed it can live (the API function's
+# 10 s timeout), and for holds of a minute or more before their end, so that a
+# thousand holds ending together do not bring a thousand checks with them.
+CHECK_SECONDS = 30
 
 
 def encode(hold: Hold, kind: str = "release") -> str:
