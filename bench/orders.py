@@ -33,9 +33,9 @@ from botocore.config import Config
 
 from chalicelib import instants, settings
 from chalicelib.catalog import Catalog
-from chalicelib.model import Order
+from chalicelib.model import Order, OrderRequest
 from chalicelib.orders import OrderService
-from chalicelib.validation import OrderRequest, product_from_dict
+from chalicelib.validation import product_from_dict
 from local import client, resources
 from local.launch import free_port
 from local.stack import ROOT, emulator_client, emulator_environment, port_free

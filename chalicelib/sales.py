@@ -29,12 +29,11 @@ from typing import Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, instants, retry
-from chalicelib.catalog import Catalog, Product
+from chalicelib.catalog import Catalog
 from chalicelib.errors import ProductNotFound
-from chalicelib.model import CANCELLED, CONFIRMED, Order, number
+from chalicelib.model import CANCELLED, CONFIRMED, Order, Product, ProductInput, number
 from chalicelib.observability import logger
 from chalicelib.orders.queries import decode_token, encode_token
-from chalicelib.validation import ProductInput
 
 TOTAL = "total"
 CHUNK = 30  # orders per counting transaction: marks + two counter updates each, <= 100 items

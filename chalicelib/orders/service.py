@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, instants, observability, retry
-from chalicelib.catalog import Catalog, Product, Snapshot
+from chalicelib.catalog import Catalog, Snapshot
 from chalicelib.catalog import read as read_product
 from chalicelib.errors import (
     Busy,
@@ -51,7 +51,7 @@ from chalicelib.errors import (
     PurchaseLimitExceeded,
     SaleNotActive,
 )
-from chalicelib.model import CANCELLED, Order
+from chalicelib.model import CANCELLED, Order, OrderRequest, Product
 from chalicelib.orders import queries
 from chalicelib.orders.stock import StockView
 from chalicelib.orders.transactions import cancellation_items, order_items, return_to
@@ -73,7 +73,6 @@ from chalicelib.orders.verdicts import (
     window_message,
 )
 from chalicelib.settings import Settings
-from chalicelib.validation import OrderRequest
 
 # Order ids derived from an Idempotency-Key live in their own UUID namespace.
 _KEYED_ORDERS = uuid.UUID("5b0f4a5e-8f55-4c6e-9d8e-0d6f1a5e7c21")

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from chalicelib import instants
-from chalicelib.catalog import Product, Snapshot
+from chalicelib.catalog import Snapshot
 from chalicelib.errors import FlashSaleError, OutOfStock, SaleNotActive
-from chalicelib.model import Allocation
+from chalicelib.model import Allocation, Product
 from chalicelib.orders.plan import plan
 
 

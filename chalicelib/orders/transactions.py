@@ -9,8 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from chalicelib import instants
-from chalicelib.catalog import Product
-from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Allocation, Order
+from chalicelib.model import (
+    AWAITING_PAYMENT,
+    CANCELLED,
+    CONFIRMED,
+    RELEASED,
+    Allocation,
+    Order,
+    Product,
+)
 from chalicelib.settings import Settings
 
 PURCHASE_COUNTER_LIFETIME = timedelta(days=30)

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, NamedTuple
 
-from chalicelib import aws, catalog, instants
-from chalicelib.catalog import Product
-from chalicelib.model import CANCELLED, Allocation, Item, Order
-from chalicelib.validation import OrderRequest
+from chalicelib import aws, instants
+from chalicelib.model import CANCELLED, Allocation, Order, OrderRequest, Product
 
 _FAILED = "ConditionalCheckFailed"
 
@@ -153,12 +150,9 @@ def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
             # gone means the product is.
             return Stale() if attempt.product.shards > 1 else ProductGone()
         cached = attempt.product
-        if (int(item["version"]["N"]), Decimal(item["price"]["N"])) != (
-            cached.version,
-            cached.price,
-        ):
+        window = cached.with_guarded_fields(item)
+        if (window.version, window.price) != (cached.version, cached.price):
             return Stale()
-        window = _window(item, cached)
         if not window.sale_active(attempt.moment):
             return WindowClosed(window_message(window, attempt.moment), _opens(window, attempt))
         held = int(item["stock"]["N"])
@@ -173,13 +167,6 @@ def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
         if reason.get("Code") in aws.TRANSIENT_CANCELLATIONS:
             return Transient(str(reason["Code"]))
     return Unexplained(code)
-
-
-def _window(item: Item, cached: Product) -> Product:
-    return cached._replace(
-        sale_starts_at=catalog.optional_instant(item, "saleStartsAt"),
-        sale_ends_at=catalog.optional_instant(item, "saleEndsAt"),
-    )
 
 
 def _opens(window: Product, attempt: Attempt) -> datetime | None:

@@ -31,7 +31,7 @@ from chalicelib.errors import (
     PaymentFailed,
     PaymentUnavailable,
 )
-from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order
+from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order, OrderRequest
 from chalicelib.orders import queries
 from chalicelib.orders.service import OrderService, Placed
 from chalicelib.orders.transactions import (
@@ -52,7 +52,6 @@ from chalicelib.payments.stripe_gateway import (
     Unavailable,
 )
 from chalicelib.settings import Settings
-from chalicelib.validation import OrderRequest
 
 REFUND = Channel("refund", "checkout", mark="refundedAt", outcome="refundId", lease="refundLease")
 # A release message may arrive this early (its delay is whole seconds); the

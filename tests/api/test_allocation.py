@@ -13,9 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import aws, catalog, settings
-from chalicelib.catalog import Catalog, Product
+from chalicelib.catalog import Catalog
 from chalicelib.errors import Busy, OutOfStock
-from chalicelib.model import Order
+from chalicelib.model import Order, OrderRequest, Product
 from chalicelib.orders import MAX_CALLS, OrderService, plan
 from chalicelib.orders.verdicts import (
     AlreadyCancelled,
@@ -33,7 +33,6 @@ from chalicelib.orders.verdicts import (
     judge,
     judge_cancel,
 )
-from chalicelib.validation import OrderRequest
 from tests.conftest import Shop
 
 # --- plan -----------------------------------------------------------------------------
