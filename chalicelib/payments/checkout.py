@@ -33,7 +33,7 @@ from chalicelib.errors import (
 )
 from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order, OrderRequest
 from chalicelib.orders import queries
-from chalicelib.orders.service import OrderService, Placed
+from chalicelib.orders.service import OrderService
 from chalicelib.orders.transactions import (
     Hold,
     intent_record,
@@ -42,6 +42,7 @@ from chalicelib.orders.transactions import (
     release_items,
     units_back,
 )
+from chalicelib.orders.writer import Placed
 from chalicelib.payments import holds
 from chalicelib.payments.stripe_gateway import (
     PAYING,

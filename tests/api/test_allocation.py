@@ -301,13 +301,13 @@ def test_a_product_created_with_defaults_is_sharded(shop: Shop) -> None:
 def test_a_shared_read_reports_what_dynamodb_said_not_the_reservations(shop: Shop) -> None:
     # Regression: a thread reusing another's fresh read got the hints, which hold
     # this container's in-flight reservations: 1 unit left was answered "sold out".
-    from chalicelib.orders.service import _Budget
+    from chalicelib.orders.budget import Budget
 
     shop.put_product(stock=1, shards=1)
     config = settings.load()
     client = aws.client("dynamodb")
     orders = OrderService(client, config, Catalog(client, config.products_table))
-    product = orders._read_fresh(orders._product("p1", _Budget(2)), _Budget(2)).product
+    product = orders._read_fresh(orders._product("p1", Budget(2)), Budget(2)).product
     assert orders.stock.reserve(product, 1) == (("p1", 1),)  # an order in flight
-    again = orders._read_fresh(product, _Budget(2), max_age=60.0)
+    again = orders._read_fresh(product, Budget(2), max_age=60.0)
     assert again.stocks == {"p1": 1}
