@@ -1,7 +1,8 @@
 """Why a transaction was cancelled: `judge` turns DynamoDB's answer to an order
 attempt into a `Verdict`, `judge_cancel` its answer to a cancellation into a
 `CancelVerdict`. Both pure (`ALL_OLD` on every item says why with no extra
-read); the service acts on them."""
+read); the writer's place loop acts on the first, the service's cancel loop
+on the second."""
 
 from __future__ import annotations
 
@@ -178,9 +179,6 @@ def window_message(product: Product, moment: datetime) -> str:
     if product.sale_starts_at is not None and moment < product.sale_starts_at:
         return f"the sale for {product.name} starts at {instants.canonical(product.sale_starts_at)}"
     return f"the sale for {product.name} has ended"
-
-
-# --- acting: the order loop ----------------------------------------------------------
 
 
 # --- cancellations ---------------------------------------------------------------

@@ -115,7 +115,7 @@ class OrderWriter:
         order_id = order_id_for(request.user_id, key)
         budget = Budget(MAX_CALLS, self._sleep, self._rng)
         product = self._product(request.product_id, budget)
-        refusal = self.stock.believed_refusal(product, request.quantity)
+        refusal = self.stock.refusal_or_look(product, request.quantity)
         if refusal is not None:
             return self._unless_replayed(refusal, order_id, request, key, budget)
         unsure = False  # an earlier attempt may have committed (the answer was lost)
