@@ -34,7 +34,7 @@ from botocore.config import Config
 from chalicelib import instants, settings
 from chalicelib.catalog import Catalog
 from chalicelib.model import Order, OrderRequest
-from chalicelib.orders import OrderService
+from chalicelib.orders.transactions import order_items
 from chalicelib.validation import product_from_dict
 from local import client, resources
 from local.launch import free_port
@@ -156,13 +156,12 @@ def raw_arm(count: int, concurrency: int) -> Arm:
         catalog = Catalog(dynamodb, config.products_table)
         product = catalog.get(PRODUCT)
         # The very transaction the app builds, without HTTP, Chalice or validation.
-        shape = OrderService(dynamodb, config, catalog)._transaction
 
         def one(i: int) -> int:
             request = OrderRequest(f"shopper-{i}", PRODUCT, 1)
             moment = instants.now()
             order = Order.confirm(str(uuid.uuid4()), request, product, moment, ((PRODUCT, 1),))
-            items = shape(order, product, moment)
+            items = order_items(config, order, product, moment)
             dynamodb.transact_write_items(TransactItems=items)
             return 201
 

@@ -33,7 +33,6 @@ from chalicelib.observability import logger
 TOTAL = "total"
 CHUNK = 30  # orders per counting transaction: marks + two counter updates each, <= 100 items
 COUNT_ATTEMPTS = 8
-FIELDS = ("unitsSold", "unitsCancelled", "orders", "cancelledOrders", "revenue", "stockDelta")
 
 
 def bucket(moment: datetime) -> str:
