@@ -181,9 +181,9 @@ def place_holds(
     so that every hold ends within the same second."""
     from chalicelib import instants, wiring
     from chalicelib.delivery import Ledger
+    from chalicelib.model import OrderRequest
     from chalicelib.payments.checkout import Checkout
     from chalicelib.payments.holds import HoldQueue
-    from chalicelib.validation import OrderRequest
 
     real = instants.now
     config = wiring.config()
@@ -314,9 +314,8 @@ def webhook_arm(shop: Shop, count: int, concurrency: int) -> Arm:
 def raw_arm(shop: Shop, count: int, concurrency: int) -> Arm:
     """`count` TransactWriteItems of the order writer's shape, straight to the emulator."""
     from chalicelib import instants, wiring
-    from chalicelib.model import Order
+    from chalicelib.model import Order, OrderRequest
     from chalicelib.orders.transactions import order_items
-    from chalicelib.validation import OrderRequest
 
     product_id = f"raw-{uuid.uuid4().hex[:6]}"
     shop.product(product_id, count, shards=1)

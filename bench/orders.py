@@ -13,7 +13,6 @@ in the app process with botocore events) and the app/raw throughput ratio.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import signal
@@ -34,9 +33,9 @@ from botocore.config import Config
 
 from chalicelib import instants, settings
 from chalicelib.catalog import Catalog
-from chalicelib.model import Order
+from chalicelib.model import Order, OrderRequest
 from chalicelib.orders.transactions import order_items
-from chalicelib.validation import OrderRequest, product_from_dict
+from chalicelib.validation import product_from_dict
 from local import client, resources
 from local.launch import free_port
 from local.stack import ROOT, emulator_client, emulator_environment, port_free
@@ -157,13 +156,12 @@ def raw_arm(count: int, concurrency: int) -> Arm:
         catalog = Catalog(dynamodb, config.products_table)
         product = catalog.get(PRODUCT)
         # The very transaction the app builds, without HTTP, Chalice or validation.
-        shape = functools.partial(order_items, config)
 
         def one(i: int) -> int:
             request = OrderRequest(f"shopper-{i}", PRODUCT, 1)
             moment = instants.now()
             order = Order.confirm(str(uuid.uuid4()), request, product, moment, ((PRODUCT, 1),))
-            items = shape(order, product, moment)
+            items = order_items(config, order, product, moment)
             dynamodb.transact_write_items(TransactItems=items)
             return 201
 

@@ -37,7 +37,8 @@ _TIMEOUTS: dict[str, Any] = {
     "read_timeout": float(os.environ.get("AWS_CLIENT_READ_TIMEOUT", "5")),
 }
 _RETRYING = Config(**_TIMEOUTS, retries={"mode": "standard", "total_max_attempts": 3})
-# For callers that are their own retry layer (the order loop): one attempt per call.
+# For callers that are their own retry layer (the order loop, the mailer, checkout,
+# the refusal tally): one attempt per call.
 _SINGLE_ATTEMPT = Config(**_TIMEOUTS, retries={"mode": "standard", "total_max_attempts": 1})
 _clients: dict[tuple[str, bool], Any] = {}
 _lock = threading.Lock()

@@ -1,10 +1,9 @@
 """Products: the catalog table, read and written through the low-level client.
 
-A product is one item (`productId`) holding its name, price, sale window and
-`version`; its stock lives in that item when it has one shard, else in shard
-items `{productId}#0..N-1`, each carrying copies of the fields an order's
-condition checks (version, price, window). The shard count is chosen from the
-stock unless the operator sets one (see `shards_for`).
+How a product and its stock shards are stored is the model's
+(chalicelib.model.product); this module reads them, caches them and writes
+them in transactions. The shard count is chosen from the stock unless the
+operator sets one (see `shards_for`).
 """
 
 from __future__ import annotations
@@ -15,15 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from chalicelib import contract, instants, money, retry
 from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
-from chalicelib.model import Item, number
-from chalicelib.validation import ProductInput
+from chalicelib.model import Item, Product, ProductInput, shard_key
 
 # One shard per this many units, up to MAX_SHARDS: every shard of a fresh
 # product can fill a typical order alone, and a product sold to hundreds of
@@ -37,120 +34,10 @@ def shards_for(stock: int) -> int:
     return max(1, min(contract.MAX_SHARDS, stock // UNITS_PER_SHARD))
 
 
-def shard_key(product_id: str, index: int) -> str:
-    """The Products-table key of one stock shard ('#' never occurs in product ids)."""
-    return f"{product_id}#{index}"
-
-
 def split(stock: int, shards: int) -> list[int]:
     """Stock spread over shards as evenly as whole units allow."""
     base, extra = divmod(stock, shards)
     return [base + (1 if i < extra else 0) for i in range(shards)]
-
-
-def optional_instant(item: Item, name: str) -> datetime | None:
-    """The instant stored in attribute `name`, if any."""
-    value = item.get(name)
-    return None if value is None else instants.parse(value["S"])
-
-
-class Product(NamedTuple):
-    product_id: str
-    name: str
-    price: Decimal
-    stock: int
-    version: int
-    description: str | None = None
-    image_url: str | None = None
-    max_per_user: int | None = None
-    sale_starts_at: datetime | None = None
-    sale_ends_at: datetime | None = None
-    shards: int = 1
-    cancel_window_minutes: int = contract.DEFAULT_CANCEL_WINDOW_MINUTES
-    checkout: str = "instant"  # or "pay": held until paid (docs/payments.md)
-    hold_minutes: int = contract.DEFAULT_HOLD_MINUTES
-    currency: str = "usd"
-
-    @property
-    def pays(self) -> bool:
-        """Whether an order of this product is held until it is paid."""
-        return self.checkout == "pay"
-
-    @classmethod
-    def from_item(cls, item: Item, stock: int | None = None) -> Product:
-        """Build a Product from its item in wire format (a sharded product's stock
-        lives in its shard items and is passed in)."""
-
-        def text(name: str) -> str | None:
-            value = item.get(name)
-            return None if value is None else str(value["S"])
-
-        def integer(name: str) -> int | None:
-            value = item.get(name)
-            return None if value is None else int(value["N"])
-
-        return cls(
-            product_id=item["productId"]["S"],
-            name=item["name"]["S"],
-            price=Decimal(item["price"]["N"]),
-            stock=int(item.get("stock", {"N": "0"})["N"]) if stock is None else stock,
-            version=int(item.get("version", {"N": "0"})["N"]),
-            description=text("description"),
-            image_url=text("imageUrl"),
-            max_per_user=integer("maxPerUser"),
-            sale_starts_at=optional_instant(item, "saleStartsAt"),
-            sale_ends_at=optional_instant(item, "saleEndsAt"),
-            shards=integer("shards") or 1,
-            cancel_window_minutes=(
-                contract.DEFAULT_CANCEL_WINDOW_MINUTES
-                if integer("cancelWindowMinutes") is None
-                else int(item["cancelWindowMinutes"]["N"])
-            ),
-            # Items written before checkout modes existed are instant, in dollars.
-            checkout=text("checkout") or "instant",
-            hold_minutes=integer("holdMinutes") or contract.DEFAULT_HOLD_MINUTES,
-            currency=text("currency") or "usd",
-        )
-
-    @property
-    def stock_keys(self) -> list[str]:
-        """The items that hold this product's stock: itself, or its shards."""
-        if self.shards == 1:
-            return [self.product_id]
-        return [shard_key(self.product_id, i) for i in range(self.shards)]
-
-    def sale_active(self, moment: datetime) -> bool:
-        """Whether the instant `moment` lies in the sale window."""
-        starts_ok = self.sale_starts_at is None or self.sale_starts_at <= moment
-        ends_ok = self.sale_ends_at is None or moment < self.sale_ends_at
-        return starts_ok and ends_ok
-
-    def to_json(self) -> dict[str, Any]:
-        """The contract's Product representation."""
-        body: dict[str, Any] = {
-            "productId": self.product_id,
-            "name": self.name,
-            "price": number(self.price),
-            "stock": self.stock,
-            "shards": self.shards,
-            "cancelWindowMinutes": self.cancel_window_minutes,
-        }
-        if self.pays:
-            # Instant products' JSON is exactly what it was before checkout modes.
-            body.update(checkout="pay", holdMinutes=self.hold_minutes, currency=self.currency)
-        optional = {
-            "description": self.description,
-            "imageUrl": self.image_url,
-            "maxPerUser": self.max_per_user,
-            "saleStartsAt": None
-            if self.sale_starts_at is None
-            else instants.canonical(self.sale_starts_at),
-            "saleEndsAt": None
-            if self.sale_ends_at is None
-            else instants.canonical(self.sale_ends_at),
-        }
-        body.update({k: v for k, v in optional.items() if v is not None})
-        return body
 
 
 class Snapshot(NamedTuple):
@@ -375,7 +262,7 @@ class Catalog:
             if starts is not None and starts >= moment:
                 starts = moment - timedelta(microseconds=1)
             ended = product._replace(sale_starts_at=starts, sale_ends_at=moment)
-            window = guarded_fields(ended)
+            window = ended.guarded_fields()
             update = "SET saleEndsAt = :ends" + (", saleStartsAt = :starts" if starts else "")
             values: Item = {":ends": window["saleEndsAt"], ":v": {"N": str(product.version)}}
             if starts is not None:
@@ -454,21 +341,10 @@ def _new_product(spec: ProductInput, shards: int) -> Product:
         )
     # Orders compare versions only for equality, so a fresh unique number serves,
     # and the product and its shards share it without a read.
-    return Product(
-        product_id=spec.product_id,
-        name=spec.name,
-        price=spec.price,
-        stock=spec.stock,
+    return spec.product(
         version=time.time_ns(),
-        description=spec.description,
-        image_url=spec.image_url,
-        max_per_user=spec.max_per_user,
-        sale_starts_at=spec.sale_starts_at,
-        sale_ends_at=spec.sale_ends_at,
         shards=shards,
-        cancel_window_minutes=spec.cancel_window_minutes,
         checkout=spec.checkout or "instant",
-        hold_minutes=spec.hold_minutes,
         currency=currency,
     )
 
@@ -484,11 +360,11 @@ def _put_writes(
             "ExpressionAttributeValues": {":seen": current["version"]},
         }
     writes: list[dict[str, Any]] = [
-        {"Put": {"TableName": table, "Item": product_item(product), **guard}}
+        {"Put": {"TableName": table, "Item": product.to_item(), **guard}}
     ]
     if product.shards > 1:
         for index, stock in enumerate(split(product.stock, product.shards)):
-            writes.append({"Put": {"TableName": table, "Item": shard_item(product, index, stock)}})
+            writes.append({"Put": {"TableName": table, "Item": product.shard_item(index, stock)}})
     first_gone = product.shards if product.shards > 1 else 0
     for index in range(first_gone, old_shards if old_shards > 1 else 0):
         key = {"productId": {"S": shard_key(product.product_id, index)}}
@@ -507,47 +383,3 @@ def _lost_race(exc: ClientError) -> bool:
     reasons = exc.response.get("CancellationReasons") or []
     codes = {reason.get("Code") for reason in reasons}
     return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"})
-
-
-def guarded_fields(product: Product) -> Item:
-    """What every stock item carries so an order's condition can check it."""
-    item: Item = {"version": {"N": str(product.version)}, "price": {"N": str(product.price)}}
-    if product.sale_starts_at is not None:
-        item["saleStartsAt"] = {"S": instants.canonical(product.sale_starts_at)}
-    if product.sale_ends_at is not None:
-        item["saleEndsAt"] = {"S": instants.canonical(product.sale_ends_at)}
-    return item
-
-
-def product_item(product: Product) -> Item:
-    """The product's own item."""
-    item: Item = {
-        "productId": {"S": product.product_id},
-        "name": {"S": product.name},
-        "shards": {"N": str(product.shards)},
-        "cancelWindowMinutes": {"N": str(product.cancel_window_minutes)},
-        "checkout": {"S": product.checkout},
-        "currency": {"S": product.currency},
-        **guarded_fields(product),
-    }
-    if product.pays:
-        item["holdMinutes"] = {"N": str(product.hold_minutes)}
-    if product.shards == 1:
-        item["stock"] = {"N": str(product.stock)}
-    if product.description is not None:
-        item["description"] = {"S": product.description}
-    if product.image_url is not None:
-        item["imageUrl"] = {"S": product.image_url}
-    if product.max_per_user is not None:
-        item["maxPerUser"] = {"N": str(product.max_per_user)}
-    return item
-
-
-def shard_item(product: Product, index: int, stock: int) -> Item:
-    """One stock shard's item."""
-    return {
-        "productId": {"S": shard_key(product.product_id, index)},
-        "shardOf": {"S": product.product_id},
-        "stock": {"N": str(stock)},
-        **guarded_fields(product),
-    }

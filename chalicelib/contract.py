@@ -19,6 +19,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+# The defaults a product takes when a field is omitted are the model's.
+from chalicelib.model.product import DEFAULT_CANCEL_WINDOW_MINUTES, DEFAULT_HOLD_MINUTES
+
 MAX_BODY_BYTES = 16 * 1024
 MAX_ORDER_QUANTITY = 100
 MAX_PER_USER = 1000
@@ -28,10 +31,8 @@ MAX_STOCK = 10_000_000
 # A hot product's stock is spread over up to this many items (see catalog.py).
 MAX_SHARDS = 32
 MAX_CANCEL_WINDOW_MINUTES = 7 * 24 * 60
-DEFAULT_CANCEL_WINDOW_MINUTES = 15
 # Pay-checkout holds (docs/payments.md): how long a shopper has to pay.
 MAX_HOLD_MINUTES = 60
-DEFAULT_HOLD_MINUTES = 10
 CHECKOUT_MODES = ("instant", "pay")
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50

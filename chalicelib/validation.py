@@ -14,13 +14,14 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, NamedTuple, TypeVar, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 from urllib.parse import unquote
 
 import msgspec
 
 from chalicelib import contract, instants
 from chalicelib.errors import InvalidRequest, UnsupportedMediaType
+from chalicelib.model import OrderRequest, ProductInput
 
 T = TypeVar("T")
 # No field takes a number longer than this; longer ones are refused before
@@ -28,29 +29,6 @@ T = TypeVar("T")
 MAX_NUMBER_CHARS = 32
 _FIELD_PATH = re.compile(r" - at `\$\.?([A-Za-z]*)[^`]*`$")
 _QUOTED = re.compile(r"`([^`]+)`")
-
-
-class OrderRequest(NamedTuple):
-    user_id: str
-    product_id: str
-    quantity: int
-
-
-class ProductInput(NamedTuple):
-    product_id: str
-    name: str
-    price: Decimal
-    stock: int
-    description: str | None = None
-    image_url: str | None = None
-    max_per_user: int | None = None
-    sale_starts_at: datetime | None = None
-    sale_ends_at: datetime | None = None
-    shards: int | None = None  # None: chosen from the stock
-    cancel_window_minutes: int = contract.DEFAULT_CANCEL_WINDOW_MINUTES
-    checkout: str | None = None  # None: the stage's default
-    hold_minutes: int = contract.DEFAULT_HOLD_MINUTES
-    currency: str | None = None  # None: the stage's default
 
 
 # --- strict JSON -----------------------------------------------------------------
@@ -258,28 +236,11 @@ def product_input(product_id: str, spec: contract.ProductBody) -> ProductInput:
     ends = _instant(spec.sale_ends_at, "saleEndsAt")
     if starts is not None and ends is not None and starts >= ends:
         raise InvalidRequest("saleStartsAt must be before saleEndsAt")
-    return ProductInput(
-        product_id=product_id,
-        name=spec.name,
-        price=Decimal(spec.price),
-        stock=spec.stock,
-        description=spec.description,
-        image_url=spec.image_url,
-        max_per_user=spec.max_per_user,
-        sale_starts_at=starts,
-        sale_ends_at=ends,
-        shards=spec.shards,
-        cancel_window_minutes=(
-            contract.DEFAULT_CANCEL_WINDOW_MINUTES
-            if spec.cancel_window_minutes is None
-            else spec.cancel_window_minutes
-        ),
-        checkout=spec.checkout,
-        hold_minutes=(
-            contract.DEFAULT_HOLD_MINUTES if spec.hold_minutes is None else spec.hold_minutes
-        ),
-        currency=spec.currency,
-    )
+    # The body's fields are the input's, by name; one omitted takes the input's default.
+    given = {k: v for k, v in msgspec.structs.asdict(spec).items() if v is not None}
+    checked = {"product_id": product_id, "price": Decimal(spec.price)}
+    window = {"sale_starts_at": starts, "sale_ends_at": ends}
+    return ProductInput(**{**given, **checked, **window})
 
 
 def product_request(product_id: str, raw: bytes | None, content_type: str | None) -> ProductInput:

@@ -16,13 +16,14 @@ from chalicelib import aws, settings
 
 if TYPE_CHECKING:
     from chalicelib.catalog import Catalog
+    from chalicelib.console import Console
     from chalicelib.mailer import Mailer, Suppressions
     from chalicelib.notifications import OrderNotifier
     from chalicelib.orders import OrderService
     from chalicelib.payments.checkout import Checkout
     from chalicelib.payments.holds import HoldQueue
     from chalicelib.payments.stripe_gateway import Gateway
-    from chalicelib.sales import Console, RejectionTally, SalesStats
+    from chalicelib.sales import RejectionTally, SalesStats
 
 T = TypeVar("T")
 _lock = threading.RLock()  # builders call other getters
@@ -121,7 +122,7 @@ def console() -> Console:
     """The operator console's service."""
 
     def build() -> Console:
-        from chalicelib.sales import Console
+        from chalicelib.console import Console
 
         return Console(
             catalog(),

@@ -153,8 +153,8 @@ class SentMail:
             for m in messages
         ]
 
-    def new(self) -> list[dict[str, Any]]:
-        """The emails sent since the last call."""
+    def take_new(self) -> list[dict[str, Any]]:
+        """The emails sent since the last call (it moves the cursor past them)."""
         found = self.all()
         fresh, self._seen = found[self._seen :], len(found)
         return fresh
@@ -163,7 +163,7 @@ class SentMail:
         """Print each email as SES takes it, until `stop` is set."""
         while not stop.is_set():
             try:
-                for mail in self.new():
+                for mail in self.take_new():
                     print(
                         f'==> email to {", ".join(mail["to"])}: "{mail["subject"]}" '
                         f"(order {mail['orderId']})",

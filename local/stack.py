@@ -62,7 +62,7 @@ def emulator_environment(
             STRIPE_PUBLISHABLE_KEY=local_stripe.PUBLISHABLE_KEY,
         )
     env["AWS_SDK_UA_APP_ID"] = app_id
-    # The unit tests ignore the stage's endpoint (tests/conftest.py); a process
+    # The in-process tests ignore the stage's endpoint (tests/conftest.py); a process
     # started for the emulator must not.
     env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "false"
     return env

@@ -1,7 +1,7 @@
 """localstripe, the local stand-in for Stripe (as moto is for AWS), the way the
 stack runs it: `python -m local.stripe --port N [--webhook URL]`.
 
-Two changes to how its own `localstripe` command runs it, both measured:
+Three changes to how its own `localstripe` command runs it:
 - localstripe pickles its whole store to one fixed file in /tmp after every
   write (so a restart can resume). Each write then costs time that grows with
   the store (a sale's thousands of PaymentIntents made writes quadratic), and

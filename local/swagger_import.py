@@ -63,7 +63,7 @@ def _refuse_unknown(where: str, spec: dict[str, Any], known: set[str]) -> None:
         )
 
 
-def _authorizers(
+def _replace_authorizers(
     backend: APIGatewayBackend, api: RestAPI, api_doc: dict[str, Any]
 ) -> dict[str, Authorizer]:
     """The document's authorizers by scheme name; one of the same name is kept
@@ -143,7 +143,7 @@ def _request_parameters(method_doc: dict[str, Any]) -> dict[str, bool] | None:
     return parameters or None
 
 
-def _resource_for(backend: APIGatewayBackend, api: RestAPI, path: str) -> Resource:
+def _ensure_resource(backend: APIGatewayBackend, api: RestAPI, path: str) -> Resource:
     """The resource at `path`, creating it and its missing ancestors."""
     resource = api.resources[api.root_resource_id]
     for part in [p for p in path.split("/") if p]:
@@ -233,10 +233,10 @@ def put_swagger(
     if "x-amazon-apigateway-policy" in api_doc:
         api.policy = json.dumps(api_doc["x-amazon-apigateway-policy"])
     schemes = api_doc.get("securityDefinitions") or {}
-    authorizers = _authorizers(backend, api, api_doc)
+    authorizers = _replace_authorizers(backend, api, api_doc)
     default_security = api_doc.get("security") or []
     for path, methods in sorted((api_doc.get("paths") or {}).items()):
-        resource = _resource_for(backend, api, path)
+        resource = _ensure_resource(backend, api, path)
         for verb, method_doc in methods.items():
             if verb == "parameters" or verb.startswith("x-"):
                 continue

@@ -1,6 +1,8 @@
 """Orders: placing, cancelling and reading them.
 
-- `service`: `OrderService`, the facade wiring.py builds; the order and cancel loops.
+- `service`: `OrderService`, the facade wiring.py builds; the cancel loop.
+- `writer`: `OrderWriter`, the place loop (one TransactWriteItems per attempt).
+- `budget`: `Budget`, the requests one order request may make, and the backoff.
 - `stock`: `StockView`, what one container knows of stock (hints, beliefs, reservations).
 - `plan`: which stock items an order takes its units from.
 - `verdicts`: what a cancelled transaction means (`judge`, `judge_cancel`).
@@ -9,9 +11,11 @@
 """
 
 from chalicelib.model import CANCELLED, CONFIRMED, Allocation, Order
+from chalicelib.orders.budget import MAX_CALLS
 from chalicelib.orders.plan import plan
 from chalicelib.orders.queries import decode_token, encode_token
-from chalicelib.orders.service import MAX_CALLS, OrderService, Placed, order_id_for
+from chalicelib.orders.service import OrderService
+from chalicelib.orders.writer import Placed, order_id_for
 
 __all__ = [
     "CANCELLED",

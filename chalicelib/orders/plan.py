@@ -38,6 +38,3 @@ def plan(
         if not needed:
             break
     return tuple(taken)
-
-
-# --- judging: why a transaction was cancelled -------------------------------------

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from chalicelib import instants
-from chalicelib.catalog import Product, Snapshot
+from chalicelib.catalog import Snapshot
 from chalicelib.errors import FlashSaleError, OutOfStock, SaleNotActive
-from chalicelib.model import Allocation
+from chalicelib.model import Allocation, Product
 from chalicelib.orders.plan import plan
 
 
@@ -116,10 +116,11 @@ class StockView:
         with self._lock:
             self._beliefs.pop(product_id, None)
 
-    def believed_refusal(self, product: Product, quantity: int) -> FlashSaleError | None:
-        """A refusal from memory, if DynamoDB said so less than `belief_ttl` ago.
-        When a belief runs out, the first request renews it and goes to look; the
-        others keep the answer meanwhile (one look per product per second)."""
+    def refusal_or_look(self, product: Product, quantity: int) -> FlashSaleError | None:
+        """A refusal from memory, if DynamoDB said so less than `belief_ttl` ago;
+        None: go and look. When a belief runs out, the first request renews it and
+        goes to look; the others keep the answer meanwhile (one look per product
+        per second)."""
         belief = self._beliefs.get(product.product_id)
         if belief is None:
             return None

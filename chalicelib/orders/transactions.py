@@ -1,6 +1,7 @@
-"""The TransactWriteItems an order and a cancellation send: every condition that
-keeps an order true (docs/orders.md, "How an order is placed", step 3). Pure builders;
-the service sends them."""
+"""The TransactWriteItems the order path sends (an order, a cancellation, and pay
+checkout's release, payment and PaymentIntent records): every condition that keeps
+an order true (docs/orders.md, "How an order is placed", step 3). Pure builders;
+the writer, the cancel loop and chalicelib.payments send them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from chalicelib import instants
-from chalicelib.catalog import Product
-from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Allocation, Order
+from chalicelib.model import (
+    AWAITING_PAYMENT,
+    CANCELLED,
+    CONFIRMED,
+    RELEASED,
+    Allocation,
+    Order,
+    Product,
+)
 from chalicelib.settings import Settings
 
 PURCHASE_COUNTER_LIFETIME = timedelta(days=30)

@@ -1,19 +1,17 @@
 """Why a transaction was cancelled: `judge` turns DynamoDB's answer to an order
 attempt into a `Verdict`, `judge_cancel` its answer to a cancellation into a
 `CancelVerdict`. Both pure (`ALL_OLD` on every item says why with no extra
-read); the service acts on them."""
+read); the writer's place loop acts on the first, the service's cancel loop
+on the second."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, NamedTuple
 
-from chalicelib import aws, catalog, instants
-from chalicelib.catalog import Product
-from chalicelib.model import CANCELLED, Allocation, Item, Order
-from chalicelib.validation import OrderRequest
+from chalicelib import aws, instants
+from chalicelib.model import CANCELLED, Allocation, Order, OrderRequest, Product
 
 _FAILED = "ConditionalCheckFailed"
 
@@ -153,12 +151,9 @@ def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
             # gone means the product is.
             return Stale() if attempt.product.shards > 1 else ProductGone()
         cached = attempt.product
-        if (int(item["version"]["N"]), Decimal(item["price"]["N"])) != (
-            cached.version,
-            cached.price,
-        ):
+        window = cached.with_guarded_fields(item)
+        if (window.version, window.price) != (cached.version, cached.price):
             return Stale()
-        window = _window(item, cached)
         if not window.sale_active(attempt.moment):
             return WindowClosed(window_message(window, attempt.moment), _opens(window, attempt))
         held = int(item["stock"]["N"])
@@ -175,13 +170,6 @@ def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
     return Unexplained(code)
 
 
-def _window(item: Item, cached: Product) -> Product:
-    return cached._replace(
-        sale_starts_at=catalog.optional_instant(item, "saleStartsAt"),
-        sale_ends_at=catalog.optional_instant(item, "saleEndsAt"),
-    )
-
-
 def _opens(window: Product, attempt: Attempt) -> datetime | None:
     starts = window.sale_starts_at
     return starts if starts is not None and attempt.moment < starts else None
@@ -191,9 +179,6 @@ def window_message(product: Product, moment: datetime) -> str:
     if product.sale_starts_at is not None and moment < product.sale_starts_at:
         return f"the sale for {product.name} starts at {instants.canonical(product.sale_starts_at)}"
     return f"the sale for {product.name} has ended"
-
-
-# --- acting: the order loop ----------------------------------------------------------
 
 
 # --- cancellations ---------------------------------------------------------------

@@ -31,9 +31,9 @@ from chalicelib.errors import (
     PaymentFailed,
     PaymentUnavailable,
 )
-from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order
+from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order, OrderRequest
 from chalicelib.orders import queries
-from chalicelib.orders.service import OrderService, Placed
+from chalicelib.orders.service import OrderService
 from chalicelib.orders.transactions import (
     Hold,
     intent_record,
@@ -42,6 +42,7 @@ from chalicelib.orders.transactions import (
     release_items,
     units_back,
 )
+from chalicelib.orders.writer import Placed
 from chalicelib.payments import holds
 from chalicelib.payments.stripe_gateway import (
     PAYING,
@@ -52,7 +53,6 @@ from chalicelib.payments.stripe_gateway import (
     Unavailable,
 )
 from chalicelib.settings import Settings
-from chalicelib.validation import OrderRequest
 
 REFUND = Channel("refund", "checkout", mark="refundedAt", outcome="refundId", lease="refundLease")
 # A release message may arrive this early (its delay is whole seconds); the

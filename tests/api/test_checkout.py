@@ -474,7 +474,7 @@ def test_a_hold_whose_request_died_before_its_intent_is_released_by_the_stream_c
     (or a request timed out there) leaves a hold nobody can pay and no release
     message; the Orders stream's check releases it (and leaves a ready one be)."""
     import app as application
-    from chalicelib.validation import OrderRequest
+    from chalicelib.model import OrderRequest
 
     shop = payments.shop
     shop.put_product(stock=5, **PAY)

@@ -297,7 +297,7 @@ def test_orders_of_a_sale_are_searchable_and_exported(shop: Shop) -> None:
 
 
 def test_csv_cells_never_start_a_formula(shop: Shop) -> None:
-    from chalicelib.sales import _cell
+    from chalicelib.console import _cell
 
     assert [_cell(v) for v in ("=1+1", "+x", "-2", "@a", "ok")] == [
         "'=1+1",

@@ -10,8 +10,9 @@ import pytest
 from chalicelib import aws, settings
 from chalicelib.catalog import Catalog
 from chalicelib.errors import OutOfStock
+from chalicelib.model import OrderRequest
 from chalicelib.orders import OrderService
-from chalicelib.validation import OrderRequest, product_from_dict
+from chalicelib.validation import product_from_dict
 from tests.conftest import Shop
 
 

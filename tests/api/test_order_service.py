@@ -12,8 +12,8 @@ from chalicelib import orders as orders_module
 from chalicelib import retry, settings, wiring
 from chalicelib.catalog import Catalog
 from chalicelib.errors import Busy
+from chalicelib.model import OrderRequest
 from chalicelib.orders import OrderService
-from chalicelib.validation import OrderRequest
 from tests.conftest import Shop
 
 

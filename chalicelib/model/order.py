@@ -1,23 +1,17 @@
-"""The domain records every part of FlashSale shares: an order, its allocation
-and statuses, and the JSON form of a DynamoDB number.
-
-Kept free of the HTTP parser, the catalog and the order writer, so that the
-stream handlers (notifier, mailer) load only what they use.
-"""
+"""An order: the request that places it, its allocation and statuses, and its
+mapping to the Orders table item and the contract's JSON."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from chalicelib import instants, money
+from chalicelib.model import wire
+from chalicelib.model.product import Product
+from chalicelib.model.wire import Item, number
 
-if TYPE_CHECKING:
-    from chalicelib.catalog import Product
-    from chalicelib.validation import OrderRequest
-
-Item = dict[str, dict[str, Any]]
 Allocation = tuple[tuple[str, int], ...]  # (stock item key, units taken from it)
 
 CONFIRMED = "CONFIRMED"
@@ -27,21 +21,12 @@ AWAITING_PAYMENT = "AWAITING_PAYMENT"
 RELEASED = "RELEASED"
 
 
-def _text(item: Item, name: str) -> str | None:
-    value = item.get(name)
-    return None if value is None else str(value["S"])
+class OrderRequest(NamedTuple):
+    """What a shopper asks for (POST /orders, checked by chalicelib.validation)."""
 
-
-def _instant(item: Item, name: str) -> datetime | None:
-    value = item.get(name)
-    return None if value is None else instants.parse(value["S"])
-
-
-def number(value: Decimal | int) -> int | float:
-    """A JSON number for a DynamoDB number: int when whole, else float."""
-    if isinstance(value, int) or value == value.to_integral_value():
-        return int(value)
-    return float(value)
+    user_id: str
+    product_id: str
+    quantity: int
 
 
 class Order(NamedTuple):
@@ -116,7 +101,6 @@ class Order(NamedTuple):
     def from_item(cls, item: Item) -> Order:
         """Build an Order from a DynamoDB item in wire format."""
         taken = item.get("allocation", {}).get("M", {})
-        cancelled = item.get("cancelledAt")
         return cls(
             order_id=item["orderId"]["S"],
             user_id=item["userId"]["S"],
@@ -129,19 +113,19 @@ class Order(NamedTuple):
             created_at=instants.parse(item["createdAt"]["S"]),
             allocation=tuple(sorted((key, int(units["N"])) for key, units in taken.items())),
             email=item["email"]["S"] if "email" in item else None,
-            cancelled_at=None if cancelled is None else instants.parse(cancelled["S"]),
+            cancelled_at=wire.instant(item, "cancelledAt"),
             counted=bool(item.get("counted", {}).get("BOOL", False)),
-            hold_expires_at=_instant(item, "holdExpiresAt"),
-            currency=_text(item, "currency"),
-            amount_minor=int(item["amountMinor"]["N"]) if "amountMinor" in item else None,
-            payment_intent_id=_text(item, "paymentIntentId"),
-            client_secret=_text(item, "clientSecret"),
-            paid_at=_instant(item, "paidAt"),
-            released_at=_instant(item, "releasedAt"),
-            release_reason=_text(item, "releaseReason"),
-            refund_id=_text(item, "refundId"),
-            refunded_at=_instant(item, "refundedAt"),
-            refund_reason=_text(item, "refundReason"),
+            hold_expires_at=wire.instant(item, "holdExpiresAt"),
+            currency=wire.text(item, "currency"),
+            amount_minor=wire.integer(item, "amountMinor"),
+            payment_intent_id=wire.text(item, "paymentIntentId"),
+            client_secret=wire.text(item, "clientSecret"),
+            paid_at=wire.instant(item, "paidAt"),
+            released_at=wire.instant(item, "releasedAt"),
+            release_reason=wire.text(item, "releaseReason"),
+            refund_id=wire.text(item, "refundId"),
+            refunded_at=wire.instant(item, "refundedAt"),
+            refund_reason=wire.text(item, "refundReason"),
         )
 
     def to_item(self) -> Item:
