@@ -8,7 +8,8 @@ took 400 ms and the releases fell a minute behind (bench/holds.py). These read
 the one attribute, and a queue's visible messages are picked with one look at
 the clock rather than two per message (still a pass over the queue, as SQS's
 own model is); everything else is moto's own code. Installed by the emulator
-only; in-process tests use moto as is.
+(for the rest of its process, as `fast_transactions` is: a test that builds an
+Emulator in-process leaves it installed).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The one moto version the emulator's patches to moto are written against.
 
-`local/fast_transactions.py` and `local/swagger_import.py` replace moto
+`local/fast_transactions.py`, `local/fast_queues.py` and `local/swagger_import.py` replace moto
 internals; another moto may shape them differently, so each refuses to install
 on it rather than guess.
 """

@@ -127,9 +127,9 @@ def start_delivery(
     endpoint: str, stop: threading.Event, stripe_base: str | None = None
 ) -> list[threading.Thread]:
     """Run the app's stream handler on the emulator's Orders stream as the stage's
-    event source mapping would (records it gives up on go to NOTIFY_DLQ), print
-    and every confirmation SNS sends (through an SQS queue subscribed to the
-    topic). The holds queue has a process of its own (`start_releasers`)."""
+    event source mapping would (records it gives up on go to NOTIFY_DLQ), and
+    print every confirmation SNS sends (through an SQS queue subscribed to the
+    topic). The holds queue has a process of its own (local/releasers.py)."""
     # The handlers run in this process with the stage's settings, as on Lambda.
     os.environ.update(emulator_environment(endpoint, stripe_base=stripe_base))
     import app

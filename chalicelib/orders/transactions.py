@@ -213,12 +213,15 @@ def release_items(
     returned: Mapping[str, int] | None = None,
     version: int | None = None,
     keep_counter: bool = True,
+    unprepared: bool = False,
 ) -> list[dict[str, Any]]:
     """Release an unpaid hold: the order AWAITING_PAYMENT -> RELEASED, its units
     back and the shopper's purchase count freed, in one transaction. Without
     `returned` the units go back to the stock items they came from, on the
     condition only that those still exist (a re-sharded product fails the
-    condition, and the caller reads where the units go now, with its version)."""
+    condition, and the caller reads where the units go now, with its version).
+    `unprepared`: only if the hold still has no PaymentIntent (a replay that
+    gave it one meanwhile has told its shopper to pay)."""
     back = dict(hold.allocation) if returned is None else dict(returned)
     items: list[dict[str, Any]] = [
         {
@@ -230,7 +233,8 @@ def release_items(
                     " REMOVE clientSecret"
                 ),
                 # Only a hold still unpaid: a payment confirmed first keeps its units.
-                "ConditionExpression": "#status = :awaiting",
+                "ConditionExpression": "#status = :awaiting"
+                + (" AND attribute_not_exists(paymentIntentId)" if unprepared else ""),
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":released": {"S": RELEASED},

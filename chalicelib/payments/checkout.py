@@ -353,14 +353,15 @@ class Checkout:
         if order is None or order.status != AWAITING_PAYMENT or order.payment_intent_id:
             return "ready"
         observability.logger.warning("hold left unprepared", order_id=hold.order_id)
-        return "released unprepared" if self._release(hold, "not_prepared") else "not held"
+        released = self._release(hold, "not_prepared", unprepared=True)
+        return "released unprepared" if released else "not held"
 
     def _settle(self, order: Order) -> Order:
         """A hold past its time, released now (the lazy check), as stored after."""
         self._release(Hold.of(order), "expired")
         return self._orders.get(order.order_id)
 
-    def _release(self, hold: Hold, reason: str) -> bool:
+    def _release(self, hold: Hold, reason: str, unprepared: bool = False) -> bool:
         """Release `hold` unless money is on its way; True if this call released it.
         The PaymentIntent is cancelled first, so that no payment can start after
         the units went back (a payment already started keeps the hold for the
@@ -379,7 +380,7 @@ class Checkout:
         keep_counter = True
         for _ in range(RELEASE_ATTEMPTS):
             items = release_items(
-                self._settings, hold, moment, reason, returned, version, keep_counter
+                self._settings, hold, moment, reason, returned, version, keep_counter, unprepared
             )
             try:
                 self._write(

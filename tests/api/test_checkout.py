@@ -507,3 +507,26 @@ def test_a_hold_whose_request_died_before_its_intent_is_released_by_the_stream_c
     assert shop.request("GET", f"/orders/{ready['orderId']}").json_body["status"] == (
         "AWAITING_PAYMENT"
     )
+
+
+def test_the_check_leaves_a_hold_a_replay_prepared_meanwhile(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check read the hold without its intent; a replay of the request then
+    gave it one and told the shopper to pay: the check must not release it."""
+    from chalicelib.model import OrderRequest
+    from chalicelib.orders.transactions import intent_record
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    died = wiring.orders().place(OrderRequest("alice", "p1", 1)).order
+    checkout = wiring.checkout()
+    monkeypatch.setattr(checkout, "_find", lambda _order_id: died)  # read before the replay
+    shop.dynamodb.update_item(
+        **intent_record(shop.config, died.order_id, "pi_replayed", "pi_replayed_secret_x")
+    )
+    message = holds.encode(holds.Hold.of(died), "check")
+    assert checkout.release_message(message) == "not held"
+    stored = shop.request("GET", f"/orders/{died.order_id}").json_body
+    assert stored["status"] == "AWAITING_PAYMENT"
+    assert (shop.stock(), shop.purchased("alice")) == (4, 1)

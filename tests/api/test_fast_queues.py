@@ -42,12 +42,12 @@ def bodies(sqs: Any, url: str) -> list[str]:
 
 def test_messages_come_after_their_delay_and_not_before(sqs: Any) -> None:
     url = sqs.create_queue(QueueName="holds")["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=3)
     sqs.send_message_batch(
         QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "now"}, {"Id": "2", "MessageBody": "too"}]
     )
     assert bodies(sqs, url) == ["now", "too"]
-    time.sleep(1.1)
+    time.sleep(3.1)
     assert bodies(sqs, url) == ["later"]
 
 
