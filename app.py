@@ -11,6 +11,7 @@ from chalice import Chalice, CORSConfig, Response
 
 from chalicelib import identity, observability, wiring
 from chalicelib.console_api import console
+from chalicelib.rooms_api import rooms
 from chalicelib.route_guards import ADMIN, ANY, CATALOG_CACHE, KEYED, NO_STORE, SIGNED_IN
 from chalicelib.web import contract_errors, contract_shaped
 
@@ -39,6 +40,8 @@ def framework_errors_in_contract_shape(event: Any, get_response: Any) -> Respons
 
 # The operator console, /admin: the `admins` group on deployed stages.
 app.register_blueprint(console, url_prefix="/admin")
+# Waiting rooms for hot drops (docs/waiting-room.md).
+app.register_blueprint(rooms)
 
 
 def _caller() -> identity.Caller:
@@ -283,6 +286,32 @@ def release_holds(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event=event,
         record_handler=one,
         processor=AsyncBatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )
+
+
+# The waiting rooms' admitter: each room's chain of delayed SQS messages (one a
+# second while it is open) feeds this function through an event source mapping
+# made by Terraform, with ReportBatchItemFailures.
+@app.lambda_function(name="admit_shoppers")
+def admit_shoppers(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    from chalicelib.rooms.service import decode_tick
+
+    rooms_ = wiring.rooms()
+
+    def one(record: Any) -> str:
+        return rooms_.tick(*decode_tick(record.body))
+
+    return process_partial_response(
+        event=event,
+        record_handler=one,
+        processor=BatchProcessor(event_type=EventType.SQS),
         context=context,
     )
 

@@ -45,9 +45,20 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/admin/sales/{productId}/live"): (None, contract.LiveQuery, {}),
     ("GET", "/admin/sales/{productId}/orders"): (None, contract.AdminOrdersQuery, {}),
     ("GET", "/admin/sales/{productId}/orders.csv"): (None, None, {}),
+    # Waiting rooms (docs/waiting-room.md).
+    ("GET", "/products/{productId}/queue"): (None, None, {}),
+    ("POST", "/products/{productId}/queue"): (contract.JoinBody, None, {}),
+    ("GET", "/products/{productId}/queue/me"): (None, contract.TicketQuery, {}),
+    ("GET", "/products/{productId}/queue/entries"): (None, contract.EntriesQuery, {}),
+    ("GET", "/admin/rooms/{productId}"): (None, None, {}),
+    ("PUT", "/admin/rooms/{productId}"): (contract.RoomRateBody, None, {}),
 }
 # Bodies a route also takes empty (no body at all is its defaults).
-OPTIONAL_BODIES = {("POST", "/orders/{orderId}/cancel"), ("POST", "/admin/sales/{productId}/end")}
+OPTIONAL_BODIES = {
+    ("POST", "/orders/{orderId}/cancel"),
+    ("POST", "/admin/sales/{productId}/end"),
+    ("POST", "/products/{productId}/queue"),
+}
 ERROR = {
     "type": "object",
     "required": ["code", "message"],

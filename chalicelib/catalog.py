@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from botocore.exceptions import ClientError
 
 from chalicelib import contract, instants, money, retry
-from chalicelib.errors import Busy, InvalidRequest, ProductNotFound
+from chalicelib.errors import Busy, InvalidRequest, NotFound, ProductNotFound
 from chalicelib.model import Item, Product, ProductInput, shard_key
 
 # One shard per this many units, up to MAX_SHARDS: every shard of a fresh
@@ -306,6 +306,27 @@ class Catalog:
     def snapshot(self, product_id: str) -> Snapshot | None:
         """The product and its stock items now (strongly consistent, uncached)."""
         return read(self._client, self._table, product_id)
+
+    def set_room_rate(self, product_id: str, rate: int) -> Product:
+        """Change a waiting room's admission rate live. Orders do not copy the
+        rate, so it is written without a new version (orders in flight are not
+        sent back to re-read); the admitter reads it at its next tick."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"productId": {"S": product_id}},
+                UpdateExpression="SET waitingRoom.ratePerSecond = :r",
+                ConditionExpression=(
+                    "attribute_exists(waitingRoom) AND attribute_not_exists(shardOf)"
+                ),
+                ExpressionAttributeValues={":r": {"N": str(rate)}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            raise NotFound(f"product {product_id} has no waiting room") from exc
+        self._changed(product_id)
+        return self._existing(product_id).product
 
     def _changed(self, product_id: str) -> None:
         self._listing = None

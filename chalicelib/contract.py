@@ -20,7 +20,11 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 # The defaults a product takes when a field is omitted are the model's.
-from chalicelib.model.product import DEFAULT_CANCEL_WINDOW_MINUTES, DEFAULT_HOLD_MINUTES
+from chalicelib.model.product import (
+    DEFAULT_CANCEL_WINDOW_MINUTES,
+    DEFAULT_HOLD_MINUTES,
+    DEFAULT_PASS_SECONDS,
+)
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_ORDER_QUANTITY = 100
@@ -34,6 +38,11 @@ MAX_CANCEL_WINDOW_MINUTES = 7 * 24 * 60
 # Pay-checkout holds (docs/payments.md): how long a shopper has to pay.
 MAX_HOLD_MINUTES = 60
 CHECKOUT_MODES = ("instant", "pay")
+# Waiting rooms (docs/waiting-room.md): admissions a second, and a pass's life.
+MAX_ROOM_RATE = 10_000
+MIN_PASS_SECONDS = 30
+MAX_PASS_SECONDS = 3600
+MAX_ROOM_TOKEN_LENGTH = 1024
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_TOKEN_LENGTH = 1024
@@ -189,6 +198,29 @@ Currency = Annotated[
         description="an ISO 4217 currency code in lower case, e.g. usd",
     ),
 ]
+RoomRate = Annotated[
+    int,
+    Meta(ge=1, le=MAX_ROOM_RATE, description=f"shoppers admitted a second, 1 to {MAX_ROOM_RATE}"),
+]
+PassSeconds = Annotated[
+    int,
+    Meta(
+        ge=MIN_PASS_SECONDS,
+        le=MAX_PASS_SECONDS,
+        description=f"seconds an admitted shopper has to order, {MIN_PASS_SECONDS} to "
+        f"{MAX_PASS_SECONDS} (default {DEFAULT_PASS_SECONDS})",
+    ),
+]
+RoomToken = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=MAX_ROOM_TOKEN_LENGTH,
+        pattern=whole(r"v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
+        description="a waiting-room ticket or pass as the queue gave it",
+    ),
+]
+QueuePage = Annotated[int, Meta(ge=0, le=100_000, description="a page number from 0")]
 PaymentMethod = Annotated[
     str,
     Meta(
@@ -258,6 +290,15 @@ class OrderBody(Body):
     user_id: Id
     product_id: Id
     quantity: Quantity
+    # Required while the product's waiting room is on (docs/waiting-room.md).
+    admission_pass: RoomToken | None = None
+
+
+class WaitingRoomBody(Body):
+    """A product's waitingRoom: on when given, off when null or omitted"""
+
+    rate_per_second: RoomRate
+    pass_seconds: PassSeconds = DEFAULT_PASS_SECONDS
 
 
 class ProductBody(Body):
@@ -277,6 +318,7 @@ class ProductBody(Body):
     checkout: Checkout | None = None
     hold_minutes: HoldMinutes | None = None
     currency: Currency | None = None
+    waiting_room: WaitingRoomBody | None = None
 
 
 class PayBody(Body):
@@ -286,6 +328,30 @@ class PayBody(Body):
     # The order's PaymentIntent, as POST /orders gave it: with it the server asks
     # Stripe, not the order table, what the hold is (docs/payments.md).
     payment_intent_id: IntentId | None = None
+
+
+class JoinBody(Body):
+    """POST /products/{productId}/queue (the local stage names the shopper here)"""
+
+    user_id: Id | None = None
+
+
+class RoomRateBody(Body):
+    """PUT /admin/rooms/{productId}: the admission rate, changed live"""
+
+    rate_per_second: RoomRate
+
+
+class TicketQuery(Body):
+    """GET /products/{productId}/queue/me"""
+
+    ticket: RoomToken
+
+
+class EntriesQuery(Body):
+    """GET /products/{productId}/queue/entries"""
+
+    page: QueuePage = 0
 
 
 class EmptyBody(Body):

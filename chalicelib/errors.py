@@ -125,3 +125,20 @@ class PaymentUnavailable(Busy):
     """Stripe did not answer: nothing is held or charged; try again shortly."""
 
     code = "PAYMENT_UNAVAILABLE"
+
+
+# --- waiting rooms (docs/waiting-room.md) -------------------------------------------
+
+
+class AdmissionRequired(FlashSaleError):
+    """The product's waiting room is on and the order has no valid pass of its own."""
+
+    code = "ADMISSION_REQUIRED"
+    status = 403
+
+
+class PassExpired(FlashSaleError):
+    """A genuine pass past its expiry: its place went to the next shopper."""
+
+    code = "PASS_EXPIRED"
+    status = 409

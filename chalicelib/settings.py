@@ -9,6 +9,7 @@ from typing import NamedTuple
 # moto's fixed account id: the local stage's topic has this ARN in every emulator.
 LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:flashsale-local-order-placed"
 LOCAL_HOLDS_QUEUE_URL = "http://127.0.0.1:4566/123456789012/flashsale-local-holds"
+LOCAL_ROOMS_QUEUE_URL = "http://127.0.0.1:4566/123456789012/flashsale-local-room-ticks"
 
 
 class Settings(NamedTuple):
@@ -46,6 +47,13 @@ class Settings(NamedTuple):
     stripe_publishable_key: str = "pk_test_local"
     # How long a refund or release may hold its lease before another may try.
     payment_lease_seconds: float = 30.0
+    # Waiting rooms (docs/waiting-room.md): the table, the admitter's tick queue,
+    # and the key that signs tickets and passes (local: the environment; deployed:
+    # an SSM SecureString named here).
+    rooms_table: str = "flashsale-local-rooms"
+    rooms_queue_url: str = LOCAL_ROOMS_QUEUE_URL
+    room_signing_key: str | None = None
+    room_signing_key_parameter: str | None = None
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -78,4 +86,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         stripe_webhook_secret_parameter=env.get("STRIPE_WEBHOOK_SECRET_PARAMETER") or None,
         stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", "pk_test_local"),
         payment_lease_seconds=float(env.get("PAYMENT_LEASE_SECONDS", "30")),
+        rooms_table=env.get("ROOMS_TABLE", "flashsale-local-rooms"),
+        rooms_queue_url=env.get("ROOMS_QUEUE_URL", LOCAL_ROOMS_QUEUE_URL),
+        room_signing_key=env.get("ROOM_SIGNING_KEY") or None,
+        room_signing_key_parameter=env.get("ROOM_SIGNING_KEY_PARAMETER") or None,
     )

@@ -21,7 +21,7 @@ import msgspec
 
 from chalicelib import contract, instants
 from chalicelib.errors import InvalidRequest, UnsupportedMediaType
-from chalicelib.model import OrderRequest, ProductInput
+from chalicelib.model import OrderRequest, ProductInput, WaitingRoom
 
 T = TypeVar("T")
 # No field takes a number longer than this; longer ones are refused before
@@ -224,7 +224,7 @@ def _is_int(kind: Any) -> bool:
 def order_request(raw: bytes | None, content_type: str | None) -> OrderRequest:
     """POST /orders"""
     order = body(raw, content_type, contract.OrderBody)
-    return OrderRequest(order.user_id, order.product_id, order.quantity)
+    return OrderRequest(order.user_id, order.product_id, order.quantity, order.admission_pass)
 
 
 def product_input(product_id: str, spec: contract.ProductBody) -> ProductInput:
@@ -240,6 +240,9 @@ def product_input(product_id: str, spec: contract.ProductBody) -> ProductInput:
     given = {k: v for k, v in msgspec.structs.asdict(spec).items() if v is not None}
     checked = {"product_id": product_id, "price": Decimal(spec.price)}
     window = {"sale_starts_at": starts, "sale_ends_at": ends}
+    room = spec.waiting_room
+    if room is not None:
+        checked["waiting_room"] = WaitingRoom(room.rate_per_second, room.pass_seconds)
     return ProductInput(**{**given, **checked, **window})
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.payments.checkout import Checkout
     from chalicelib.payments.holds import HoldQueue
     from chalicelib.payments.stripe_gateway import Gateway
+    from chalicelib.rooms.service import RoomService
     from chalicelib.sales import RejectionTally, SalesStats
 
 T = TypeVar("T")
@@ -194,6 +195,41 @@ def _parameter(name: str | None) -> str | None:
         return None
     response = aws.client("ssm").get_parameter(Name=name, WithDecryption=True)
     return str(response["Parameter"]["Value"])
+
+
+def room_key() -> bytes:
+    """The key that signs waiting-room tickets and passes: the environment's on
+    the local stage, an SSM SecureString on deployed stages (read once)."""
+
+    def build() -> bytes:
+        from chalicelib.errors import Busy
+
+        settings_ = config()
+        key = settings_.room_signing_key or _parameter(settings_.room_signing_key_parameter)
+        if not key:
+            raise Busy("waiting rooms are not configured on this stage", retry_after=30)
+        return key.encode()
+
+    return _once("room_key", build)
+
+
+def rooms() -> RoomService:
+    """Waiting rooms (docs/waiting-room.md)."""
+
+    def build() -> RoomService:
+        from chalicelib.rooms.service import RoomService, TickQueue
+        from chalicelib.rooms.store import RoomStore
+
+        settings_ = config()
+        return RoomService(
+            RoomStore(aws.client("dynamodb"), settings_.rooms_table),
+            catalog(),
+            aws.client("dynamodb"),
+            TickQueue(aws.client("sqs"), settings_.rooms_queue_url),
+            room_key,
+        )
+
+    return _once("rooms", build)
 
 
 def hold_queue() -> HoldQueue:

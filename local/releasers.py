@@ -1,5 +1,6 @@
 """The holds queue's consumer for the local stack: `release_holds` run as its
-event source mapping would, in a process of its own.
+event source mapping would, in a process of its own; and the waiting rooms'
+tick queue's, `admit_shoppers` (one poller: a room's ticks come one a second).
 
 On Lambda each batch of releases runs in a container apart from DynamoDB and
 SQS; run inside the stack's process, the releases and the emulator share one
@@ -40,6 +41,12 @@ def main() -> None:
         app.release_holds,
         concurrency=args.concurrency,
     )
+    ticks = QueuePoller(
+        sqs,
+        sqs.get_queue_url(QueueName=resources.ROOMS_QUEUE)["QueueUrl"],
+        app.admit_shoppers,
+        concurrency=1,
+    )
     stop = threading.Event()
 
     def stopping(signum: int, frame: FrameType | None) -> None:
@@ -47,7 +54,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stopping)
     signal.signal(signal.SIGINT, stopping)
-    for worker in holds.run(stop, idle=args.idle):
+    for worker in [*holds.run(stop, idle=args.idle), *ticks.run(stop, idle=args.idle)]:
         worker.join()
 
 

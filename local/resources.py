@@ -90,6 +90,29 @@ def table_specs(settings: Settings) -> list[dict[str, Any]]:
             ],
             "BillingMode": "PAY_PER_REQUEST",
         },
+        {
+            # Waiting rooms (docs/waiting-room.md): a room, its entries by
+            # shopper, the frozen list's pages; entries by arrival in the index.
+            "TableName": settings.rooms_table,
+            "KeySchema": [
+                {"AttributeName": "productId", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, **s} for name in ("productId", "sk", "arrival")
+            ],
+            "LocalSecondaryIndexes": [
+                {
+                    "IndexName": "arrival-index",
+                    "KeySchema": [
+                        {"AttributeName": "productId", "KeyType": "HASH"},
+                        {"AttributeName": "arrival", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
     ]
 
 
@@ -164,6 +187,29 @@ def create_holds(sqs: Any) -> str:
             QueueName=HOLDS_QUEUE,
             Attributes={
                 "VisibilityTimeout": str(HOLDS_VISIBILITY_SECONDS),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+    )
+
+
+ROOMS_QUEUE = "flashsale-local-room-ticks"
+ROOMS_DLQ = "flashsale-local-room-ticks-dlq"
+ROOMS_VISIBILITY_SECONDS = 30
+
+
+def create_room_ticks(sqs: Any) -> str:
+    """The waiting rooms' tick queue, with its dead-letter queue; its URL."""
+    dlq = sqs.create_queue(QueueName=ROOMS_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}
+    return str(
+        sqs.create_queue(
+            QueueName=ROOMS_QUEUE,
+            Attributes={
+                "VisibilityTimeout": str(ROOMS_VISIBILITY_SECONDS),
                 "RedrivePolicy": json.dumps(redrive),
             },
         )["QueueUrl"]

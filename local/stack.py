@@ -119,6 +119,8 @@ def bootstrap(endpoint: str) -> None:
     )
     say(f"shopper emails: topic -> {queue} -> send_emails -> SES ({config.mail_sender})")
     say(f"holds: {resources.create_holds(emulator_client('sqs', endpoint))} -> release_holds")
+    ticks = resources.create_room_ticks(emulator_client("sqs", endpoint))
+    say(f"waiting rooms: {ticks} -> admit_shoppers")
     count = resources.seed_products(Catalog(dynamodb, config.products_table))
     say(f"seeded {count} demo products")
 

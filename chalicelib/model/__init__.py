@@ -18,7 +18,7 @@ from chalicelib.model.order import (
     Order,
     OrderRequest,
 )
-from chalicelib.model.product import Product, ProductInput, shard_key
+from chalicelib.model.product import Product, ProductInput, WaitingRoom, shard_key
 from chalicelib.model.wire import Item, number
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "OrderRequest",
     "Product",
     "ProductInput",
+    "WaitingRoom",
     "number",
     "shard_key",
 ]

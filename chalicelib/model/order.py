@@ -27,6 +27,8 @@ class OrderRequest(NamedTuple):
     user_id: str
     product_id: str
     quantity: int
+    # The waiting room's pass (chalicelib.rooms), when the product has one on.
+    admission_pass: str | None = None
 
 
 class Order(NamedTuple):

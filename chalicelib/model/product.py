@@ -21,6 +21,33 @@ from chalicelib.model.wire import Item, number
 # What a product written without them gets (the contract describes them to clients).
 DEFAULT_CANCEL_WINDOW_MINUTES = 15
 DEFAULT_HOLD_MINUTES = 10
+DEFAULT_PASS_SECONDS = 120  # how long an admitted shopper has to order
+
+
+class WaitingRoom(NamedTuple):
+    """A product's waiting room (docs/waiting-room.md): on when present. The rate
+    is the operator's, changed live without a new product version."""
+
+    rate_per_second: int
+    pass_seconds: int = DEFAULT_PASS_SECONDS
+
+    def to_json(self) -> dict[str, int]:
+        return {"ratePerSecond": self.rate_per_second, "passSeconds": self.pass_seconds}
+
+    def to_attribute(self) -> dict[str, Any]:
+        return {
+            "M": {
+                "ratePerSecond": {"N": str(self.rate_per_second)},
+                "passSeconds": {"N": str(self.pass_seconds)},
+            }
+        }
+
+    @classmethod
+    def from_attribute(cls, value: dict[str, Any] | None) -> WaitingRoom | None:
+        if value is None or "M" not in value:
+            return None
+        fields = value["M"]
+        return cls(int(fields["ratePerSecond"]["N"]), int(fields["passSeconds"]["N"]))
 
 
 def shard_key(product_id: str, index: int) -> str:
@@ -44,6 +71,7 @@ class Product(NamedTuple):
     checkout: str = "instant"  # or "pay": held until paid (docs/payments.md)
     hold_minutes: int = DEFAULT_HOLD_MINUTES
     currency: str = "usd"
+    waiting_room: WaitingRoom | None = None
 
     @property
     def pays(self) -> bool:
@@ -74,6 +102,7 @@ class Product(NamedTuple):
             checkout=wire.text(item, "checkout") or "instant",
             hold_minutes=wire.integer(item, "holdMinutes") or DEFAULT_HOLD_MINUTES,
             currency=wire.text(item, "currency") or "usd",
+            waiting_room=WaitingRoom.from_attribute(item.get("waitingRoom")),
         )
 
     def with_guarded_fields(self, item: Item) -> Product:
@@ -112,6 +141,8 @@ class Product(NamedTuple):
         if self.pays:
             # Instant products' JSON is exactly what it was before checkout modes.
             body.update(checkout="pay", holdMinutes=self.hold_minutes, currency=self.currency)
+        if self.waiting_room is not None:
+            body["waitingRoom"] = self.waiting_room.to_json()
         optional = {
             "description": self.description,
             "imageUrl": self.image_url,
@@ -156,6 +187,8 @@ class Product(NamedTuple):
             item["imageUrl"] = {"S": self.image_url}
         if self.max_per_user is not None:
             item["maxPerUser"] = {"N": str(self.max_per_user)}
+        if self.waiting_room is not None:
+            item["waitingRoom"] = self.waiting_room.to_attribute()
         return item
 
     def shard_item(self, index: int, stock: int) -> Item:
@@ -186,6 +219,7 @@ class ProductInput(NamedTuple):
     checkout: str | None = None  # None: the stage's default
     hold_minutes: int = DEFAULT_HOLD_MINUTES
     currency: str | None = None  # None: the stage's default
+    waiting_room: WaitingRoom | None = None
 
     def product(self, version: int, shards: int, checkout: str, currency: str) -> Product:
         """The product this input writes, with what the writer decided."""

@@ -53,6 +53,12 @@ class Tally(Protocol):
     def flush(self, force: bool = False) -> None: ...
 
 
+def _stage_room_key() -> bytes:
+    from chalicelib import wiring  # built services live there; imported when a room needs it
+
+    return wiring.room_key()
+
+
 class OrderService(OrderWriter):
     """Places and reads orders. Products are cached per container with a stock
     hint per item; every transaction re-checks what the cache assumed, so a
@@ -71,10 +77,21 @@ class OrderService(OrderWriter):
         reader: Any = None,
         rng: random.Random | None = None,
         tally: Tally | None = None,
+        room_key: Callable[[], bytes] | None = None,
     ) -> None:
         rng = rng or random.Random()
         stock = StockView(clock, belief_ttl, rng)
-        super().__init__(client, settings, products.table, stock, sleep, clock, belief_ttl, rng)
+        super().__init__(
+            client,
+            settings,
+            products.table,
+            stock,
+            sleep,
+            clock,
+            belief_ttl,
+            rng,
+            room_key or _stage_room_key,
+        )
         self._reader = reader if reader is not None else client  # plain reads of orders
         self._tally = tally
         products.on_change(self.stock.forget)

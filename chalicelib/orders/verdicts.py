@@ -21,6 +21,7 @@ class Attempt(NamedTuple):
     product: Product
     allocation: Allocation
     moment: datetime
+    redeeming: bool = False  # the transaction ends with a pass's redemption items
 
 
 class _Verdict:
@@ -74,6 +75,10 @@ class WindowClosed(_Verdict):
         self.opens_at = opens_at  # when a not-yet-open sale opens
 
 
+class PassUsed(_Verdict):
+    """The waiting room's pass has already bought another order."""
+
+
 class LimitReached(_Verdict):
     """The shopper's purchases plus this order pass the per-user limit."""
 
@@ -120,6 +125,7 @@ Verdict = (
     | Stale
     | WindowClosed
     | LimitReached
+    | PassUsed
     | Short
     | Transient
     | Unexplained
@@ -136,7 +142,11 @@ def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
     count = len(attempt.allocation)
     reasons = list(response.get("CancellationReasons") or [])
     reasons += [{}] * (count + 2 - len(reasons))
-    stock, order, purchase = reasons[:count], reasons[count], reasons[count + 1]
+    stock, order = reasons[:count], reasons[count]
+    # Then the purchase counter (limited products), then the pass's redemption.
+    rest = reasons[count + 1 :]
+    purchase = rest.pop(0) if attempt.product.max_per_user is not None and rest else {}
+    redemption = rest[0] if attempt.redeeming and rest else {}
     # The order already exists: a replay (or a key reused) whatever else changed.
     if order.get("Code") == _FAILED and "Item" in order:
         existing = Order.from_item(order["Item"])
@@ -164,6 +174,8 @@ def judge(response: Mapping[str, Any], attempt: Attempt) -> Verdict:
         return Short(seen)
     if purchase.get("Code") == _FAILED:
         return LimitReached(int(purchase.get("Item", {}).get("purchased", {}).get("N", "0")))
+    if redemption.get("Code") == _FAILED:
+        return PassUsed()
     for reason in reasons:
         if reason.get("Code") in aws.TRANSIENT_CANCELLATIONS:
             return Transient(str(reason["Code"]))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,6 +41,7 @@ from chalicelib import instants
 from chalicelib.catalog import Snapshot
 from chalicelib.catalog import read as read_product
 from chalicelib.errors import (
+    AdmissionRequired,
     FlashSaleError,
     IdempotencyKeyReused,
     ProductNotFound,
@@ -55,6 +57,7 @@ from chalicelib.orders.verdicts import (
     Attempt,
     KeyReused,
     LimitReached,
+    PassUsed,
     ProductGone,
     Replayed,
     Short,
@@ -65,6 +68,8 @@ from chalicelib.orders.verdicts import (
     judge,
     window_message,
 )
+from chalicelib.rooms.gate import admitted, redemption_items
+from chalicelib.rooms.tokens import Token
 from chalicelib.settings import Settings
 
 # Order ids derived from an Idempotency-Key live in their own UUID namespace.
@@ -101,7 +106,9 @@ class OrderWriter:
         clock: Callable[[], float],
         belief_ttl: float,
         rng: random.Random,
+        room_key: Callable[[], bytes],
     ) -> None:
+        self._room_key = room_key  # the waiting rooms' signing key, read on first use
         self._client = client  # botocore retries off: each request's Budget retries
         self._settings = settings
         self._table = table  # the Products table
@@ -153,15 +160,22 @@ class OrderWriter:
                     continue
             moment = instants.now()
             order = Order.confirm(order_id, request, product, moment, allocation, email)
+            items = order_items(self._settings, order, product, moment)
+            try:
+                admission = self._gate(product, request, moment)
+            except FlashSaleError as refused:
+                self.stock.release(product.product_id, allocation)
+                return self._unless_replayed(refused, order_id, request, key, budget)
+            if admission is not None:
+                items += redemption_items(self._settings.rooms_table, admission, order_id)
             try:
                 budget.spend()
-                self._client.transact_write_items(
-                    TransactItems=order_items(self._settings, order, product, moment)
-                )
+                self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 self.stock.release(product.product_id, allocation)
                 failure: Exception = exc
-                verdict = judge(exc.response, Attempt(request, product, allocation, moment))
+                attempt = Attempt(request, product, allocation, moment, admission is not None)
+                verdict = judge(exc.response, attempt)
             except BotoCoreError as exc:
                 # No answer (timeout, connection reset): the write may or may not
                 # have happened. Trying again with the same order id is safe.
@@ -191,6 +205,8 @@ class OrderWriter:
                     raise PurchaseLimitExceeded(
                         f"at most {product.max_per_user} per customer; you already have {bought}"
                     )
+                case PassUsed():
+                    raise AdmissionRequired("this admission pass has already bought an order")
                 case Short(seen=seen):
                     self.stock.overwrite_hints(product.product_id, seen)
                     if product.shards == 1:
@@ -239,6 +255,13 @@ class OrderWriter:
                 raise ProductNotFound(f"product {product.product_id} does not exist")
             self.stock.record_read(snapshot)
             return snapshot
+
+    def _gate(self, product: Product, request: OrderRequest, moment: datetime) -> Token | None:
+        """The waiting room's pass this order redeems (None: the product has no
+        room on). Checked at each attempt: a re-read product may have one now."""
+        if product.waiting_room is None:
+            return None
+        return admitted(product, request, self._room_key(), moment)
 
     def _unless_replayed(
         self,

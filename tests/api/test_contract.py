@@ -71,6 +71,7 @@ def test_every_pattern_matches_whole_values_only(name: str, pattern: str) -> Non
         "Currency": "usd",
         "PaymentMethod": "pm_card1",
         "IntentId": "pi_1",
+        "RoomToken": "v1.eyJrIjoicCJ9.c2ln",
     }[name]
     kind = getattr(contract, name)
     assert msgspec.convert(sample, kind) == sample

@@ -71,7 +71,7 @@ def test_every_table_is_on_demand_recoverable_and_encrypted(core: dict[str, Any]
     tables = core["resource"]["aws_dynamodb_table"]
     # One Terraform table for each table the code uses (local/resources.py).
     assert set(tables) == {spec["TableName"].rsplit("-", 1)[1] for spec in _local_specs()}
-    assert set(tables) == {"products", "orders", "purchases", "stats", "suppressions"}
+    assert set(tables) == {"products", "orders", "purchases", "stats", "suppressions", "rooms"}
     for table in tables.values():
         assert table["billing_mode"] == "PAY_PER_REQUEST"
         assert table["point_in_time_recovery"] == [{"enabled": True}]
@@ -94,6 +94,13 @@ def test_tables_have_the_keys_the_code_uses(core: dict[str, Any]) -> None:
         assert attributes == {
             (a["AttributeName"], a["AttributeType"]) for a in spec["AttributeDefinitions"]
         }
+    (arrivals,) = tables["rooms"]["local_secondary_index"]
+    (local_arrivals,) = specs["rooms"]["LocalSecondaryIndexes"]
+    assert (arrivals["name"], arrivals["range_key"], arrivals["projection_type"]) == (
+        local_arrivals["IndexName"],
+        local_arrivals["KeySchema"][1]["AttributeName"],
+        local_arrivals["Projection"]["ProjectionType"],
+    )
     indexes = tables["orders"]["global_secondary_index"]
     local_indexes = specs["orders"]["GlobalSecondaryIndexes"]
     assert core["output"]["orders_by_user_index"]["value"] == "${local.orders_index}"
@@ -475,6 +482,10 @@ def test_busy_alarm_counts_every_rejection_the_api_reports(app_module: dict[str,
         "PAYMENT_FAILED",
         "HOLD_EXPIRED",
         "ORDER_NOT_PAYABLE",
+        # The waiting room's: a shopper without a pass was never in the race, and
+        # its refusals show on the room's own metrics (docs/waiting-room.md).
+        "ADMISSION_REQUIRED",
+        "PASS_EXPIRED",
     }
     assert order_codes <= reasons, order_codes - reasons
     for key in dynamic["metric_query"]["for_each"]:

@@ -21,6 +21,7 @@ from chalicelib.orders.verdicts import (
     CounterGone,
     KeyReused,
     LimitReached,
+    PassUsed,
     ProductGone,
     Replayed,
     Short,
@@ -152,11 +153,25 @@ TWO = (("p#0", 2), ("p#1", 1))
     ],
 )  # fmt: skip
 def test_judge(response: dict[str, Any], allocation: Any, verdict: Any) -> None:
-    found = judge(response, Attempt(REQUEST, PRODUCT, allocation, NOW))
+    # A limited product: its transaction's item after the order is the counter.
+    found = judge(response, Attempt(REQUEST, PRODUCT._replace(max_per_user=5), allocation, NOW))
     if verdict is Replayed:
         assert isinstance(found, Replayed) and found.order.order_id == "o-1"
     else:
         assert found == verdict
+
+
+@pytest.mark.parametrize("limit", [None, 5])
+def test_judge_finds_a_used_pass_after_the_counter_if_any(limit: int | None) -> None:
+    # The waiting room's redemption items come last: the entry, then a counter.
+    counter = [NONE] if limit is not None else []
+    used = {"Code": FAILED, "Item": {"redeemedBy": {"S": "o-0"}}}
+    response = cancelled(NONE, NONE, NONE, *counter, used, NONE)
+    product = PRODUCT._replace(max_per_user=limit)
+    assert judge(response, Attempt(REQUEST, product, TWO, NOW, redeeming=True)) == PassUsed()
+    # Without a pass in the transaction the same answer is not a used pass.
+    plain = judge(response, Attempt(REQUEST, product, TWO, NOW))
+    assert plain != PassUsed()
 
 
 def test_judge_says_a_missing_unsharded_product_is_gone() -> None:

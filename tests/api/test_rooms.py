@@ -1,0 +1,294 @@
+"""Waiting rooms (docs/waiting-room.md) through the routes, on in-process moto:
+join, the published shuffle, admission that follows the stock, passes that
+POST /orders requires, the operator's live rate.
+
+Time is a fake clock the room, the orders and DynamoDB's conditions all read;
+the admitter's ticks are run by hand (the stack test drives them through SQS)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import instants, wiring
+from chalicelib.rooms import shuffle
+from chalicelib.rooms.service import SETTLE
+from local import resources
+from tests.conftest import Shop
+
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+START = T0 + timedelta(minutes=1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = T0
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def to(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+class Room:
+    """A product with a waiting room, and the calls a shopper and the admitter make."""
+
+    def __init__(self, shop: Shop, clock: Clock, product_id: str = "drop") -> None:
+        self.shop = shop
+        self.clock = clock
+        self.product_id = product_id
+        self.sqs = boto3.client("sqs")
+        resources.create_room_ticks(self.sqs)
+        self.tickets: dict[str, str] = {}
+
+    def open(self, stock: int = 10, rate: int = 5, **fields: Any) -> dict[str, Any]:
+        body = {
+            "stock": stock,
+            "saleStartsAt": instants.canonical(START),
+            "waitingRoom": {"ratePerSecond": rate, "passSeconds": 60},
+            **fields,
+        }
+        return self.shop.put_product(self.product_id, **body)
+
+    def state(self) -> dict[str, Any]:
+        response = self.shop.request("GET", f"/products/{self.product_id}/queue")
+        assert response.status_code == 200, response.body
+        return response.json_body  # type: ignore[no-any-return]
+
+    def join(self, shopper: str) -> Any:
+        response = self.shop.request(
+            "POST", f"/products/{self.product_id}/queue", {"userId": shopper}
+        )
+        if response.status_code in (200, 201):
+            self.tickets[shopper] = response.json_body["ticket"]
+        return response
+
+    def me(self, shopper: str) -> dict[str, Any]:
+        response = self.shop.request(
+            "GET", f"/products/{self.product_id}/queue/me?ticket={self.tickets[shopper]}"
+        )
+        assert response.status_code == 200, response.body
+        self.tickets[shopper] = response.json_body["ticket"]
+        return response.json_body  # type: ignore[no-any-return]
+
+    def tick(self, seconds: float = 1.0) -> str:
+        """Let `seconds` pass, then run the room's next tick as its message would."""
+        self.clock.to(self.clock.moment + timedelta(seconds=seconds))
+        room = wiring.rooms()._store.room(self.product_id, consistent=True)
+        assert room is not None
+        outcome = wiring.rooms().tick(self.product_id, room.tick)
+        # What the room's polls read next: this container's copy is a second old
+        # at most in real time, which a test's fake clock does not move.
+        wiring.rooms()._cached.clear()
+        return outcome
+
+    def order(self, shopper: str, admission_pass: str | None, key: str | None = None) -> Any:
+        body = {"userId": shopper, "productId": self.product_id, "quantity": 1}
+        if admission_pass is not None:
+            body["admissionPass"] = admission_pass
+        return self.shop.order(body, key=key)
+
+    def start(self) -> None:
+        """Past the start and its settle window: the freeze."""
+        self.state()  # the room opens when first asked for
+        self.clock.to(START + SETTLE)
+        assert self.tick(0) == "OPEN"
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(instants, "now", fake)
+    return fake
+
+
+@pytest.fixture
+def room(shop: Shop, clock: Clock) -> Room:
+    return Room(shop, clock)
+
+
+def test_products_without_a_room_are_unchanged(shop: Shop, room: Room) -> None:
+    product = shop.put_product("plain")
+    assert "waitingRoom" not in product
+    response = shop.request("GET", "/products/plain/queue")
+    assert (response.status_code, response.json_body["code"]) == (404, "NOT_FOUND")
+    assert shop.order(productId="plain").status_code == 201
+
+
+def test_an_order_needs_a_pass_while_the_room_is_on(room: Room) -> None:
+    product = room.open()
+    assert product["waitingRoom"] == {"ratePerSecond": 5, "passSeconds": 60}
+    room.start()
+    refused = room.order("alice", None)
+    assert (refused.status_code, refused.json_body["code"]) == (403, "ADMISSION_REQUIRED")
+    forged = room.order("alice", "v1.eyJrIjoicCJ9.AAAA")
+    assert (forged.status_code, forged.json_body["code"]) == (403, "ADMISSION_REQUIRED")
+    assert room.shop.stock("drop") == 10
+
+
+def test_joining_twice_is_one_entry(room: Room) -> None:
+    room.open()
+    first = room.join("alice")
+    again = room.join("alice")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json_body["entryId"] == again.json_body["entryId"]
+    assert first.json_body["status"] == "WAITING"
+
+
+def test_the_pre_queue_is_shuffled_as_published(room: Room) -> None:
+    room.open(stock=100, rate=10)
+    before = room.state()
+    assert before["phase"] == "PREQUEUE" and before["seed"] is None
+    shoppers = [f"shopper{n:02d}" for n in range(40)]
+    entries = {s: room.join(s).json_body["entryId"] for s in shoppers}
+    assert room.tick(5) == "before the start"
+    room.start()
+    after = room.state()
+    seed = bytes.fromhex(after["seed"])
+    # The seed revealed is the one committed to before anyone joined.
+    assert hashlib.sha256(seed).hexdigest() == before["commitment"] == after["commitment"]
+    listed = room.shop.request("GET", "/products/drop/queue/entries?page=0").json_body
+    assert sorted(listed["entries"]) == sorted(entries.values())
+    assert after["digest"] == shuffle.digest(listed["entries"]).hex()
+    assert after["preCount"] == 40
+    expected = shuffle.order(seed, listed["entries"])
+    ranks = {entries[s]: room.me(s)["rank"] for s in shoppers}
+    assert sorted(ranks, key=lambda e: ranks[e]) == expected
+
+
+def test_admission_goes_in_rank_order_at_the_rate(room: Room) -> None:
+    room.open(stock=100, rate=3)
+    shoppers = [f"s{n}" for n in range(10)]
+    for shopper in shoppers:
+        room.join(shopper)
+    room.start()
+    answers = {s: room.me(s) for s in shoppers}
+    admitted = sorted(a["rank"] for a in answers.values() if a["status"] == "ADMITTED")
+    assert admitted == [1, 2, 3]
+    waiting = {a["rank"]: a["ahead"] for a in answers.values() if a["status"] == "WAITING"}
+    assert waiting == {rank: rank - 4 for rank in range(4, 11)}
+    assert room.state()["admittedThrough"] == 3
+    room.tick()
+    assert room.state()["admittedThrough"] == 6
+
+
+def test_a_pass_buys_one_order_of_its_own_shopper(room: Room) -> None:
+    room.open(stock=10, rate=5)
+    for shopper in ("alice", "bob"):
+        room.join(shopper)
+    room.start()
+    alice = room.me("alice")["pass"]
+    bob = room.me("bob")["pass"]
+    assert alice and bob
+    stolen = room.order("bob", alice)
+    assert (stolen.status_code, stolen.json_body["code"]) == (403, "ADMISSION_REQUIRED")
+    placed = room.order("alice", alice, key="k1")
+    assert placed.status_code == 201, placed.body
+    # A replay of the same order still answers (idempotency keys keep working)...
+    replay = room.order("alice", alice, key="k1")
+    assert replay.status_code == 201
+    assert replay.json_body["orderId"] == placed.json_body["orderId"]
+    # ...but the pass buys nothing more.
+    again = room.order("alice", alice, key="k2")
+    assert (again.status_code, again.json_body["code"]) == (403, "ADMISSION_REQUIRED")
+    assert room.me("alice")["status"] == "USED"
+    assert room.shop.stock("drop") == 9
+
+
+def test_a_pass_expires_and_its_place_goes_to_the_next(room: Room) -> None:
+    room.open(stock=1, rate=5)
+    for shopper in ("alice", "bob"):
+        room.join(shopper)
+    room.start()
+    first, second = sorted(("alice", "bob"), key=lambda s: room.me(s)["rank"])
+    # One unit: only one pass may be out.
+    assert room.me(first)["status"] == "ADMITTED"
+    assert room.me(second)["status"] == "WAITING"
+    held = room.me(first)["pass"]
+    room.tick(61)
+    assert room.me(first)["status"] == "EXPIRED"
+    late = room.order(first, held)
+    assert (late.status_code, late.json_body["code"]) == (409, "PASS_EXPIRED")
+    assert room.me(second)["status"] == "ADMITTED"
+    assert room.order(second, room.me(second)["pass"]).status_code == 201
+
+
+def test_sold_out_tells_everyone_waiting(room: Room) -> None:
+    room.open(stock=2, rate=10)
+    shoppers = [f"s{n}" for n in range(6)]
+    for shopper in shoppers:
+        room.join(shopper)
+    room.start()
+    admitted = [s for s in shoppers if room.me(s)["status"] == "ADMITTED"]
+    assert len(admitted) == 2
+    for shopper in admitted:
+        assert room.order(shopper, room.me(shopper)["pass"]).status_code == 201
+    assert room.tick() == "SOLD_OUT"
+    assert room.state()["phase"] == "SOLD_OUT"
+    assert {room.me(s)["status"] for s in shoppers if s not in admitted} == {"SOLD_OUT"}
+
+
+def test_late_arrivals_queue_behind_in_arrival_order(room: Room) -> None:
+    room.open(stock=100, rate=1)
+    for shopper in ("early1", "early2"):
+        room.join(shopper)
+    room.start()
+    for n, shopper in enumerate(("late1", "late2", "late3")):
+        room.clock.to(room.clock.moment + timedelta(milliseconds=10 * (n + 1)))
+        room.join(shopper)
+    room.tick(3)
+    assert [room.me(s)["rank"] for s in ("late1", "late2", "late3")] == [3, 4, 5]
+    assert room.state()["queueLength"] == 5
+
+
+def test_a_tick_delivered_twice_runs_once(room: Room) -> None:
+    room.open()
+    room.join("alice")
+    room.start()
+    stored = wiring.rooms()._store.room("drop", consistent=True)
+    assert stored is not None
+    assert wiring.rooms().tick("drop", stored.tick - 1) == "not this tick"
+
+
+def test_the_operator_changes_the_rate_live(room: Room) -> None:
+    room.open(stock=100, rate=1)
+    for n in range(20):
+        room.join(f"s{n}")
+    room.start()
+    assert room.state()["admittedThrough"] == 1
+    changed = room.shop.request("PUT", "/admin/rooms/drop", {"ratePerSecond": 5})
+    assert changed.status_code == 200, changed.body
+    assert changed.json_body["ratePerSecond"] == 5
+    version = room.shop.request("GET", "/products/drop").json_body
+    assert version["waitingRoom"]["ratePerSecond"] == 5
+    room.tick()
+    view = room.shop.request("GET", "/admin/rooms/drop").json_body
+    assert view["admittedThrough"] == 6
+    assert view["queueLength"] == 20
+    bad = room.shop.request("PUT", "/admin/rooms/drop", {"ratePerSecond": 0})
+    assert (bad.status_code, bad.json_body["code"]) == (400, "INVALID_REQUEST")
+
+
+def test_a_bad_ticket_is_a_clear_error(room: Room) -> None:
+    room.open()
+    response = room.shop.request("GET", "/products/drop/queue/me?ticket=v1.abc.def")
+    assert (response.status_code, response.json_body["code"]) == (400, "INVALID_REQUEST")
+    missing = room.shop.request("GET", "/products/drop/queue/me")
+    assert missing.status_code == 400
+
+
+def test_a_stalled_admitter_is_restarted_by_a_poll(room: Room) -> None:
+    room.open()
+    room.state()  # opens the room: its first tick is queued
+    queue = room.sqs.get_queue_url(QueueName=resources.ROOMS_QUEUE)["QueueUrl"]
+    room.sqs.purge_queue(QueueUrl=queue)
+    room.clock.to(room.clock.moment + timedelta(minutes=5))
+    wiring.rooms()._cached.clear()
+    room.state()
+    messages = room.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+    assert len(messages.get("Messages", [])) == 1
