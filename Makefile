@@ -19,7 +19,7 @@ CHALICE_PIN := $(shell grep '^chalice==' requirements-dev.txt)
 SCHEMA := build/provider-schema
 SCHEMA_DEPS := $(SCHEMA)/node_modules/.deps-installed
 
-.PHONY: run emulator test check lint infra-check unit ui-test ui-build browser bench bench-holds loadtest deps clean \
+.PHONY: run emulator test check lint infra-check unit ui-test ui-build browser bench bench-holds bench-rooms loadtest deps clean \
 	replay-dlq lambda-venv provider-schema smoke deploy-rehearsal
 
 $(DEPS): requirements.txt requirements-dev.txt
@@ -135,6 +135,9 @@ bench: deps
 
 bench-holds: deps
 	@$(BIN)/python -m bench.holds
+
+bench-rooms: deps
+	@$(BIN)/python -m bench.rooms
 
 loadtest: deps
 	@$(BIN)/python -m loadtest.local

@@ -39,7 +39,7 @@ def table() -> str:
                 for name, schema in body["properties"].items():
                     rows.append(
                         f"| {route} | body | `{name}` | {'yes' if name in required else 'no'} | "
-                        f"{contract.rule(schema)} |"
+                        f"{contract.rule(schema, components)} |"
                     )
     rows.append("")
     rows.append(

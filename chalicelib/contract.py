@@ -295,7 +295,7 @@ class OrderBody(Body):
 
 
 class WaitingRoomBody(Body):
-    """A product's waitingRoom: on when given, off when null or omitted"""
+    """{"ratePerSecond", "passSeconds"?}: sold through a waiting room (null: none)"""
 
     rate_per_second: RoomRate
     pass_seconds: PassSeconds = DEFAULT_PASS_SECONDS
@@ -390,13 +390,16 @@ class LiveQuery(Body):
     minutes: LiveMinutes = 60
 
 
-def rule(schema: dict[str, Any]) -> str:
-    """What a value must be, from its JSON Schema (an optional field's is inside anyOf)."""
+def rule(schema: dict[str, Any], components: dict[str, Any] | None = None) -> str:
+    """What a value must be, from its JSON Schema (an optional field's is inside
+    anyOf; an object's is its model's docstring, among `components`)."""
     if "description" in schema:
         return str(schema["description"])
+    if "$ref" in schema and components is not None:
+        return rule(components[schema["$ref"].rsplit("/", 1)[1]])
     for option in schema.get("anyOf", []):
         if option.get("type") != "null":
-            return rule(option)
+            return rule(option, components)
     return "valid"
 
 

@@ -292,3 +292,47 @@ def test_a_stalled_admitter_is_restarted_by_a_poll(room: Room) -> None:
     room.state()
     messages = room.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
     assert len(messages.get("Messages", [])) == 1
+
+
+def test_a_start_moved_earlier_is_noticed_within_seconds(room: Room) -> None:
+    # Regression: before the start the admitter slept until the start (up to
+    # SQS's 15 minutes), so an operator who brought the start forward got a
+    # sale whose queue froze late.
+    room.open()
+    room.join("alice")
+    assert room.tick(0) == "before the start"
+    stored = wiring.rooms()._store.room("drop", consistent=True)
+    assert stored is not None and stored.next_tick_at is not None
+    assert stored.next_tick_at <= room.clock.moment + timedelta(seconds=5)
+
+
+def test_an_order_between_the_ticks_reads_never_admits_one_too_many(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: the tick read the stock, then the passes used. An order that
+    # committed in between was then counted as a used pass but not as a unit
+    # gone, and one more shopper was admitted than units were left (found by
+    # bench/rooms.py).
+    from chalicelib.rooms import service
+
+    room.open(stock=2, rate=10)
+    for shopper in ("a", "b", "c"):
+        room.join(shopper)
+    room.start()
+    admitted = [s for s in ("a", "b", "c") if room.me(s)["status"] == "ADMITTED"]
+    assert len(admitted) == 2
+    real = service.read_product
+    placed: list[int] = []
+
+    def read_then_an_order_commits(*args: Any, **kwargs: Any) -> Any:
+        snapshot = real(*args, **kwargs)
+        if not placed:
+            buyer = admitted[0]
+            placed.append(room.order(buyer, room.me(buyer)["pass"]).status_code)
+        return snapshot
+
+    monkeypatch.setattr(service, "read_product", read_then_an_order_commits)
+    room.tick()
+    assert placed == [201]
+    # One unit left, one pass still out (the other admitted shopper's): nobody more.
+    assert room.state()["admittedThrough"] == 2
