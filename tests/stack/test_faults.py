@@ -4,9 +4,6 @@ the invariants hold and every confirmed order is stored and notified once."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,9 +14,9 @@ import pytest
 
 from local import client
 from local.delivery import Mailbox
-from local.launch import free_port
-from local.stack import ROOT, emulator_client, emulator_environment
+from local.stack import emulator_client
 from tests.stack.conftest import Stack
+from tests.stack.crashing import crashing_api
 from tests.stack.test_concurrency import assert_invariants, new_product, rush
 
 
@@ -113,25 +110,9 @@ def test_emulator_restart_mid_load(stack: Stack) -> None:
 def test_api_killed_right_after_commit_loses_nothing(stack: Stack) -> None:
     product_id = new_product(stack, stock=10)
     mailbox = mailbox_for(stack, product_id)
-    port = free_port()
-    env = {**emulator_environment(stack.endpoint), "PYTHONPATH": str(ROOT)}
-    env.pop("AWS_SDK_UA_APP_ID", None)
-    crashing = subprocess.Popen(
-        [sys.executable, "-m", "tests.stack.crashing_api", "--port", str(port), "--crash-after", "3"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.call("127.0.0.1", port, "GET", "/health").status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        body = {"userId": "killed", "productId": product_id, "quantity": 1}
-        keys = [f"checkout-{uuid.uuid4()}" for _ in range(3)]
+    body = {"userId": "killed", "productId": product_id, "quantity": 1}
+    keys = [f"checkout-{uuid.uuid4()}" for _ in range(3)]
+    with crashing_api(stack.endpoint, crash_after=3) as port:
         answered = [
             client.call("127.0.0.1", port, "POST", "/orders", body, {"Idempotency-Key": k})
             for k in keys[:2]
@@ -139,10 +120,6 @@ def test_api_killed_right_after_commit_loses_nothing(stack: Stack) -> None:
         assert [r.status for r in answered] == [201, 201]
         with pytest.raises(OSError):  # the third commits, then the process dies
             client.call("127.0.0.1", port, "POST", "/orders", body, {"Idempotency-Key": keys[2]})
-        assert crashing.wait(timeout=10) == 9
-    finally:
-        if crashing.poll() is None:
-            crashing.kill()
 
     # The write happened: stock and order are there, and the shopper's retry
     # (same key, another container) gets that very order back.

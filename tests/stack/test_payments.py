@@ -8,9 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -22,10 +19,9 @@ import pytest
 
 from local import client
 from local import stripe as local_stripe
-from local.launch import free_port
 from local.mail import SentMail
-from local.stack import ROOT, emulator_environment
 from tests.stack.conftest import Stack
+from tests.stack.crashing import crashing_api
 from tests.stack.test_concurrency import new_product
 
 GOOD, DECLINED = "4242424242424242", "4000000000000341"
@@ -76,33 +72,10 @@ def killed_after_the_hold(stack: Stack, product_id: str) -> None:
     """One shopper's POST /orders through an API process killed (os._exit) the
     moment the hold's transaction commits: before its PaymentIntent, before its
     release message, before it answers."""
-    port = free_port()
-    env = {
-        **emulator_environment(stack.endpoint, stripe_base=stack.stripe_url),
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("AWS_SDK_UA_APP_ID", None)
-    crashing = subprocess.Popen(
-        [sys.executable, "-m", "tests.stack.crashing_api", "--port", str(port), "--crash-after", "1"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        ready = wait(lambda: _healthy(port), seconds=30, every=0.1)
-        assert ready, "the crashing API did not start"
+    with crashing_api(stack.endpoint, crash_after=1, stripe_base=stack.stripe_url) as port:
         body = {"userId": "killed@example.com", "productId": product_id, "quantity": 1}
         with pytest.raises(OSError):
             client.call("127.0.0.1", port, "POST", "/orders", body)
-        assert crashing.wait(timeout=10) == 9
-    finally:
-        if crashing.poll() is None:
-            crashing.kill()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return client.call("127.0.0.1", port, "GET", "/health").status == 200
-    except OSError:
-        return False
 
 
 def test_a_paid_sale_ends_with_every_unit_sold_or_back_and_every_payment_settled(

@@ -1,0 +1,37 @@
+"""The one lock: moto's backends are not thread-safe (concurrent
+TransactWriteItems can oversell or fail), so every request runs alone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from local.emulator.wsgi import Environ, StartResponse, WSGIApp
+
+
+class Serialised:
+    """Runs `app` one request at a time, its response drained inside the lock
+    (moto may build it lazily)."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            captured.append((status, headers))
+            return lambda data: None
+
+        with self._lock:
+            result = self._app(environ, capture)
+            try:
+                reply = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        start_response(*captured[0])
+        return [reply]
