@@ -1,0 +1,140 @@
+// The waiting room's decisions and words, without I/O: where a shopper stands, when to
+// poll, when to ask for their own entry, and how to say it (docs/waiting-room.md).
+import { ApiError } from "./api.js";
+
+// The shopper's place survives a reload: the ticket, kept per product and shopper.
+export const ticketKey = (productId, userId) =>
+  `flashsale.queue.${encodeURIComponent(productId)}.${encodeURIComponent(userId)}`;
+
+export function loadEntry(storage, productId, userId) {
+  try {
+    const saved = JSON.parse(storage.getItem(ticketKey(productId, userId)) ?? "null");
+    return saved && typeof saved.ticket === "string" ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+// Only what identifies the place is kept; status and pass are always asked afresh.
+export function saveEntry(storage, productId, userId, { ticket, entryId, rank }) {
+  try {
+    storage.setItem(ticketKey(productId, userId), JSON.stringify({ ticket, entryId, rank: rank ?? null }));
+  } catch {
+    // Storage full or refused (private mode): the place is still held on the server,
+    // and joining again answers the same entry.
+  }
+}
+
+export function forgetEntry(storage, productId, userId) {
+  try {
+    storage.removeItem(ticketKey(productId, userId));
+  } catch {
+    // As above: nothing to undo.
+  }
+}
+
+export const MIN_POLL_S = 2;
+export const MAX_POLL_S = 15;
+
+// The server says how long to wait; a missing or absurd answer is held to 2–15 s, so
+// "sold out" reaches everyone within 15 s and nobody polls faster than every 2 s.
+export function pollDelayMs(state) {
+  const asked = Number(state?.pollAfterSeconds);
+  const seconds = Number.isFinite(asked) ? asked : MAX_POLL_S;
+  return Math.min(MAX_POLL_S, Math.max(MIN_POLL_S, seconds)) * 1000;
+}
+
+// A rank is admitted once admittedThrough reaches it; position 1 is next in line.
+export function standing(state, entry) {
+  if (!state || entry?.rank == null) return null;
+  const position = entry.rank - state.admittedThrough;
+  if (position <= 0) return { admitted: true, position: 0, ahead: 0 };
+  return { admitted: false, position, ahead: position - 1 };
+}
+
+const TERMINAL = new Set(["EXPIRED", "USED", "SOLD_OUT"]);
+export const isTerminal = (entry) => TERMINAL.has(entry?.status);
+
+// The personal call is made only when the public state cannot answer: the rank is still
+// unknown after the start, or the rank is admitted and the pass is not in hand yet.
+export function needsMe(state, entry) {
+  if (!state || !entry || isTerminal(entry) || entry.pass) return false;
+  if (state.phase === "SOLD_OUT") return false;
+  if (entry.rank == null) return state.phase !== "PREQUEUE";
+  return state.admittedThrough >= entry.rank;
+}
+
+const numbers = new Intl.NumberFormat("en-US");
+export const count = (n) => numbers.format(n);
+const plural = (n, one, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+
+// A wait in the units a person thinks in: "less than a minute", "about 3 minutes".
+export function formatWait(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 60) return "less than a minute";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `about ${plural(minutes, "minute")}`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `about ${plural(hours, "hour")}`;
+  return `about ${plural(Math.round(hours / 24), "day")}`;
+}
+
+export function waitEstimate(ahead, ratePerSecond) {
+  if (ahead <= 0) return "You're next.";
+  if (!(ratePerSecond > 0)) return "The shop isn't letting shoppers in right now.";
+  const words = formatWait(ahead / ratePerSecond);
+  return `${words[0].toUpperCase()}${words.slice(1)}.`;
+}
+
+export function unitsPhrase(unitsLeft) {
+  return unitsLeft > 0 ? `About ${plural(unitsLeft, "unit")} left.` : "No units left right now.";
+}
+
+export function oddsPhrase(unitsLeft, ahead) {
+  const units = plural(unitsLeft, "unit");
+  if (unitsLeft <= 0) return unitsPhrase(unitsLeft);
+  if (ahead <= 0) return `About ${units} left, and nobody ahead of you.`;
+  return `About ${units} left for ${count(ahead)} ahead of you.`;
+}
+
+// What a screen reader hears: the position rounded so that the polite live region
+// speaks when it moves noticeably, not on every poll.
+export function roughPosition(position) {
+  if (position <= 10) return count(position);
+  const step = position <= 100 ? 10 : position <= 1000 ? 100 : 1000;
+  return `about ${count(Math.round(position / step) * step)}`;
+}
+
+export function minutesLeftToBuy(msLeft) {
+  if (msLeft <= 0) return "Your turn has ended.";
+  const minutes = Math.floor(msLeft / 60000);
+  if (minutes < 1) return "Less than a minute left to buy.";
+  return `${plural(minutes, "minute")} left to buy.`;
+}
+
+export const verifyCommand = (productId, entryId) =>
+  `python -m tools.verify_queue --product ${productId} --entry ${entryId}`;
+
+const RETRYABLE = new Set(["BUSY", "NETWORK"]);
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Join, retrying BUSY (the server's Retry-After plus up to as much again at random, so
+// a crowd turned away together does not come back together) and lost connections.
+// Retrying is safe: a second join answers the same entry.
+export async function joinQueue(
+  api,
+  productId,
+  userId,
+  { attempts = 6, sleep = wait, random = Math.random, onRetry } = {},
+) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api.joinQueue(productId, userId);
+    } catch (error) {
+      const retryable = error instanceof ApiError && (RETRYABLE.has(error.code) || error.status >= 500);
+      if (!retryable || attempt >= attempts) throw error;
+      onRetry?.(error, attempt);
+      const base = (error.retryAfter ?? 1) * 1000;
+      await sleep(base + random() * base);
+    }
+  }
+}
