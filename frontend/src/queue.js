@@ -55,12 +55,24 @@ export function standing(state, entry) {
 const TERMINAL = new Set(["EXPIRED", "USED", "SOLD_OUT"]);
 export const isTerminal = (entry) => TERMINAL.has(entry?.status);
 
+// A rank still unknown after an answer is asked for again once new ranks were given
+// (queueLength moved), or after this long in case that answer was a stale read.
+export const RANK_RECHECK_MS = 30_000;
+
 // The personal call is made only when the public state cannot answer: the rank is still
-// unknown after the start, or the rank is admitted and the pass is not in hand yet.
-export function needsMe(state, entry) {
+// unknown after the start, or the rank is admitted and the pass is not in hand yet. An
+// unknown rank is asked for once the pre-queue is shuffled (preCount set), not by the
+// whole crowd the moment the start is announced; `lastAsk` ({ queueLength, at }) is the
+// last time it was asked (or first seen unshuffled) and `now` a clock in ms.
+export function needsMe(state, entry, { lastAsk = null, now = 0 } = {}) {
   if (!state || !entry || isTerminal(entry) || entry.pass) return false;
   if (state.phase === "SOLD_OUT") return false;
-  if (entry.rank == null) return state.phase !== "PREQUEUE";
+  if (entry.rank == null) {
+    if (state.phase === "PREQUEUE") return false;
+    if (!lastAsk) return state.preCount != null;
+    if (state.preCount != null && state.queueLength !== lastAsk.queueLength) return true;
+    return now - lastAsk.at >= RANK_RECHECK_MS;
+  }
   return state.admittedThrough >= entry.rank;
 }
 
@@ -109,6 +121,15 @@ export function minutesLeftToBuy(msLeft) {
   const minutes = Math.floor(msLeft / 60000);
   if (minutes < 1) return "Less than a minute left to buy.";
   return `${plural(minutes, "minute")} left to buy.`;
+}
+
+// When the sale starts: the time alone within the next 12 hours, with the day beyond.
+export function formatStart(instant, now, timeZone = undefined) {
+  const soon = Date.parse(instant) - now < 12 * 3600 * 1000;
+  const options = soon
+    ? { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }
+    : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone };
+  return new Intl.DateTimeFormat("en-GB", options).format(new Date(instant));
 }
 
 export const verifyCommand = (productId, entryId) =>

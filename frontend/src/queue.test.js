@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "./api.js";
 import {
+  formatStart,
   formatWait,
   forgetEntry,
   joinQueue,
@@ -70,7 +71,8 @@ describe("needsMe", () => {
   it.each([
     ["not joined", open(), null, false],
     ["before the start, no rank yet", { phase: "PREQUEUE", admittedThrough: 0 }, { rank: null }, false],
-    ["after the start, no rank yet", open(), { rank: null }, true],
+    ["after the start, not shuffled yet", open(), { rank: null }, false],
+    ["after the shuffle, no rank yet", { ...open(), preCount: 10 }, { rank: null }, true],
     ["ranked, still waiting", open(10), { rank: 11 }, false],
     ["ranked and admitted, no pass yet", open(11), { rank: 11 }, true],
     ["admitted with a pass in hand", open(11), { rank: 11, status: "ADMITTED", pass: "p" }, false],
@@ -79,6 +81,17 @@ describe("needsMe", () => {
     ["used", open(20), { rank: 11, status: "USED" }, false],
   ])("%s", (_, state, entry, expected) => {
     expect(needsMe(state, entry)).toBe(expected);
+  });
+
+  it.each([
+    ["no new ranks since the last ask", { queueLength: 50 }, 1_000, false],
+    ["new ranks since the last ask", { queueLength: 60 }, 1_000, true],
+    ["no new ranks, but long enough for a stale read to have cleared", { queueLength: 50 }, 30_000, true],
+    ["not shuffled yet, not long enough", { queueLength: 60, preCount: null }, 1_000, false],
+    ["not shuffled yet, long enough", { queueLength: 60, preCount: null }, 30_000, true],
+  ])("an unknown rank asked for before: %s", (_, fields, elapsed, expected) => {
+    const state = { phase: "OPEN", admittedThrough: 0, preCount: 40, ...fields };
+    expect(needsMe(state, { rank: null }, { lastAsk: { queueLength: 50, at: 0 }, now: elapsed })).toBe(expected);
   });
 });
 
@@ -120,6 +133,12 @@ describe("the shopper's words", () => {
     expect(minutesLeftToBuy(125_000)).toBe("2 minutes left to buy.");
     expect(minutesLeftToBuy(30_000)).toBe("Less than a minute left to buy.");
     expect(minutesLeftToBuy(0)).toBe("Your turn has ended.");
+  });
+
+  it("names the start by its time when it is soon, with the day when it is not", () => {
+    const now = Date.parse("2026-12-07T09:00:00Z");
+    expect(formatStart("2026-12-07T10:05:00Z", now, "UTC")).toBe("10:05");
+    expect(formatStart("2026-12-24T18:00:00Z", now, "UTC")).toBe("24 Dec, 18:00");
   });
 
   it("names the verifier's command", () => {

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from "react";
 import { describeError } from "../api.js";
-import { formatClock } from "../format.js";
 import {
   count,
   forgetEntry,
+  formatStart,
   isTerminal,
   joinQueue,
   loadEntry,
@@ -51,6 +51,8 @@ export function WaitingRoom({
   // when their effect started.
   const entryRef = useRef(entry);
   const asking = useRef(false);
+  // When the unknown rank was last asked for, against which queue length (see needsMe).
+  const lastAsk = useRef(null);
   const alive = useRef(true);
 
   function keep(next, { save = true } = {}) {
@@ -97,13 +99,14 @@ export function WaitingRoom({
     };
   }, [api, productId]);
 
-  async function askMe() {
+  async function askMe(queueLength = null) {
     const current = entryRef.current;
     if (!current || asking.current) return;
     asking.current = true;
     try {
       const mine = await api.queueMe(productId, current.ticket);
       if (!alive.current || entryRef.current?.ticket !== current.ticket) return;
+      if (mine.rank == null) lastAsk.current = { queueLength, at: Date.now() };
       keep({ ...current, ...mine });
     } catch (error) {
       if (!alive.current) return;
@@ -124,7 +127,13 @@ export function WaitingRoom({
 
   // At most one personal call per poll answer: it runs when a new public state arrives.
   useEffect(() => {
-    if (needsMe(room, entryRef.current)) askMe();
+    const current = entryRef.current;
+    const at = Date.now();
+    // Started but not shuffled yet: the clock for a later check starts now, so a room
+    // whose shuffle never shows still gets asked, but not by everyone at the start.
+    if (room?.phase === "OPEN" && room.preCount == null && current?.rank == null && !lastAsk.current)
+      lastAsk.current = { queueLength: room.queueLength, at };
+    if (needsMe(room, current, { lastAsk: lastAsk.current, now: at })) askMe(room.queueLength);
   }, [answers]);
 
   // A pass that runs out on the server's clock ends the turn here too, without a request.
@@ -225,7 +234,7 @@ export function WaitingRoom({
             {startsAt ? (
               <>
                 {" "}
-                (at <time dateTime={startsAt}>{formatClock(startsAt)}</time>)
+                (at <time dateTime={startsAt}>{formatStart(startsAt, now)}</time>)
               </>
             ) : null}{" "}
             gets a random place in line when it starts. There&apos;s no need to hurry: joining a minute before the start
@@ -256,7 +265,7 @@ export function WaitingRoom({
         {startsAt ? (
           <>
             {" "}
-            at <time dateTime={startsAt}>{formatClock(startsAt)}</time>
+            at <time dateTime={startsAt}>{formatStart(startsAt, now)}</time>
           </>
         ) : null}
         , everyone who joined before then gets a random place in line. Your place is kept on this device if you leave

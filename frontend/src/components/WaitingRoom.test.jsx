@@ -214,16 +214,38 @@ describe("WaitingRoom after the start", () => {
     expect(screen.getByTestId("queue-position")).toHaveTextContent("2,901");
   });
 
-  it("asks for the rank on each poll until it is known, not more often", async () => {
+  it("asks again for an unknown rank only once new ranks were given, or after 30 s", async () => {
     saveEntry(window.localStorage, "lamp", "alice", { ticket: "t-1", entryId: "entry-1", rank: null });
     const waiting = { ticket: "t-1", entryId: "entry-1", rank: null, ahead: null, status: "WAITING", pass: null };
-    const api = fakeApi([started()], { queueMe: vi.fn(async () => waiting) });
+    const api = fakeApi(
+      [started(), started(), started({ queueLength: 4100 }), started({ queueLength: 4100 })],
+      { queueMe: vi.fn(async () => waiting) },
+    );
     renderRoom(api);
     await flush();
     expect(screen.getByTestId("queue-message")).toHaveTextContent("the queue is being shuffled");
     expect(api.queueMe).toHaveBeenCalledTimes(1);
     await advance(5000);
+    expect(api.queueMe).toHaveBeenCalledTimes(1);
+    await advance(5000);
     expect(api.queueMe).toHaveBeenCalledTimes(2);
+    await advance(15_000);
+    expect(api.queueMe).toHaveBeenCalledTimes(2);
+    await advance(15_000);
+    expect(api.queueMe).toHaveBeenCalledTimes(3);
+  });
+
+  it("waits for the shuffle before asking for the rank", async () => {
+    saveEntry(window.localStorage, "lamp", "alice", { ticket: "t-1", entryId: "entry-1", rank: null });
+    const api = fakeApi([started({ preCount: null, queueLength: 0 }), started()], {
+      queueMe: vi.fn(async () => ({ ticket: "t-r", entryId: "entry-1", rank: 7, status: "WAITING", pass: null })),
+    });
+    renderRoom(api);
+    await flush();
+    expect(api.queueMe).not.toHaveBeenCalled();
+    await advance(5000);
+    expect(api.queueMe).toHaveBeenCalledTimes(1);
+    expect(screen.getByTestId("queue-position")).toHaveTextContent("7");
   });
 
   it("offers a late joiner the next place, behind those still waiting", async () => {
