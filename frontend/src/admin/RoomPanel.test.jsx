@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api.js";
+import { seriousViolations } from "../testAxe.js";
 import { fakeAdminApi, room } from "./fakeAdminApi.js";
 import { RoomPanel } from "./RoomPanel.jsx";
 
@@ -66,6 +67,7 @@ describe("RoomPanel", () => {
     await user.click(screen.getByRole("button", { name: "Change rate" }));
     await waitFor(() => expect(input).toHaveAccessibleDescription("ratePerSecond must be at most 10000"));
     expect(input).toHaveAttribute("aria-invalid", "true");
+    expect(await seriousViolations(document.body)).toEqual([]);
   });
 
   it("reports any other refusal as an alert", async () => {

@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api.js";
+import { seriousViolations } from "../testAxe.js";
 import { fakeAdminApi, sale } from "./fakeAdminApi.js";
 import { SaleForm, toBody, toForm } from "./SaleForm.jsx";
 
@@ -180,6 +181,7 @@ describe("SaleForm", () => {
     expect(screen.getByLabelText("Pass lifetime (seconds)")).toHaveValue("120");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
     expect(screen.getByRole("alert")).toHaveTextContent("Admission rate is required for a waiting room.");
+    expect(await seriousViolations(document.body)).toEqual([]);
     await user.type(screen.getByLabelText("Admission rate (shoppers per second)"), "25");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
     await waitFor(() => expect(api.putSale).toHaveBeenCalled());

@@ -1,8 +1,8 @@
 import { act, fireEvent, render, screen } from "@testing-library/react";
-import axe from "axe-core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api.js";
 import { loadEntry, saveEntry } from "../queue.js";
+import { seriousViolations } from "../testAxe.js";
 import { viewOf, WaitingRoom } from "./WaitingRoom.jsx";
 
 const NOW = Date.parse("2026-12-07T10:00:00Z");
@@ -60,14 +60,6 @@ function renderRoom(api, props = {}) {
     </WaitingRoom>,
   );
   return { ...view, children };
-}
-
-async function seriousViolations(container) {
-  const results = await axe.run(container, {
-    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-    rules: { "color-contrast": { enabled: false } },
-  });
-  return results.violations.filter((v) => ["serious", "critical"].includes(v.impact)).map((v) => v.id);
 }
 
 beforeEach(() => {
@@ -258,8 +250,10 @@ describe("WaitingRoom after the start", () => {
 
   it("shows the seed, the digest and the command to check the place", async () => {
     saveEntry(window.localStorage, "lamp", "alice", { ticket: "t-2", entryId: "entry-1", rank: 3501 });
-    renderRoom(fakeApi([started()]));
+    const { container } = renderRoom(fakeApi([started()]));
     await flush();
+    fireEvent.click(screen.getByText("Check the shuffle"));
+    expect(screen.getByTestId("shuffle-check")).toHaveAttribute("open");
     expect(screen.getByTestId("shuffle-seed")).toHaveTextContent(SEED);
     expect(screen.getByTestId("shuffle-digest")).toHaveTextContent(DIGEST);
     expect(screen.getByTestId("shuffle-pre-count")).toHaveTextContent("4,000 shoppers");
@@ -267,6 +261,9 @@ describe("WaitingRoom after the start", () => {
     expect(screen.getByTestId("shuffle-command")).toHaveTextContent(
       "python -m tools.verify_queue --product lamp --entry entry-1",
     );
+    expect(screen.getByTestId("queue-position")).toHaveTextContent("3,501");
+    vi.useRealTimers();
+    expect(await seriousViolations(container)).toEqual([]);
   });
 
   it("fetches the pass once the rank is admitted, and hands it to the buy controls with a countdown", async () => {
