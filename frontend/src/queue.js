@@ -36,11 +36,15 @@ export function forgetEntry(storage, productId, userId) {
 export const MIN_POLL_S = 2;
 export const MAX_POLL_S = 15;
 
-// The server says how long to wait; a missing or absurd answer is held to 2–15 s, so
-// "sold out" reaches everyone within 15 s and nobody polls faster than every 2 s.
-export function pollDelayMs(state) {
+// The server says how long to wait at least; far back in the line the page waits
+// longer, a tenth of the time its turn is away (the design's rule), so a crowd that
+// mostly waits far back polls less. Held to 2-15 s: "sold out" reaches everyone within
+// 15 s and nobody polls faster than every 2 s.
+export function pollDelayMs(state, place = null) {
   const asked = Number(state?.pollAfterSeconds);
-  const seconds = Number.isFinite(asked) ? asked : MAX_POLL_S;
+  let seconds = Number.isFinite(asked) ? asked : MAX_POLL_S;
+  if (place && !place.admitted && state.ratePerSecond > 0)
+    seconds = Math.max(seconds, place.position / state.ratePerSecond / 10);
   return Math.min(MAX_POLL_S, Math.max(MIN_POLL_S, seconds)) * 1000;
 }
 
@@ -132,8 +136,13 @@ export function formatStart(instant, now, timeZone = undefined) {
   return new Intl.DateTimeFormat("en-GB", options).format(new Date(instant));
 }
 
-export const verifyCommand = (productId, entryId) =>
-  `python -m tools.verify_queue --product ${productId} --entry ${entryId}`;
+// Ids are letters, digits and _ . @ : - (entry ids base64url): nothing a shell would
+// read otherwise, so the command can be copied as it is.
+export const verifyCommand = (apiBase, productId, entryId) =>
+  `python -m tools.verify_queue --api ${apiBase} --product ${productId} --entry ${entryId}`;
+
+// The API's base as a full URL (deployed it is a path such as /api) for the command.
+export const absoluteBase = (base, here = window.location.href) => new URL(base, here).href.replace(/\/+$/, "");
 
 const RETRYABLE = new Set(["BUSY", "NETWORK"]);
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "./api.js";
 import {
+  absoluteBase,
   formatStart,
   formatWait,
   forgetEntry,
@@ -51,6 +52,15 @@ describe("pollDelayMs", () => {
     [null, 15000],
   ])("waits as the server asks, held to 2–15 s (%o)", (state, ms) => {
     expect(pollDelayMs(state)).toBe(ms);
+  });
+
+  it.each([
+    ["near the front: as the server asks", { position: 50 }, 2000],
+    ["further back: a tenth of the wait", { position: 1000 }, 5000],
+    ["far back: at most every 15 s", { position: 100_000 }, 15000],
+    ["admitted: as the server asks", { admitted: true, position: 0 }, 2000],
+  ])("waits longer far back in the line (%s)", (_, place, ms) => {
+    expect(pollDelayMs({ pollAfterSeconds: 2, ratePerSecond: 20 }, place)).toBe(ms);
   });
 });
 
@@ -142,7 +152,11 @@ describe("the shopper's words", () => {
   });
 
   it("names the verifier's command", () => {
-    expect(verifyCommand("lamp", "AbC_1")).toBe("python -m tools.verify_queue --product lamp --entry AbC_1");
+    expect(verifyCommand("http://127.0.0.1:8000", "lamp", "AbC_1")).toBe(
+      "python -m tools.verify_queue --api http://127.0.0.1:8000 --product lamp --entry AbC_1",
+    );
+    expect(absoluteBase("/api", "https://shop.example/drops?x=1")).toBe("https://shop.example/api");
+    expect(absoluteBase("http://127.0.0.1:8000/", "http://127.0.0.1:5173/")).toBe("http://127.0.0.1:8000");
   });
 });
 

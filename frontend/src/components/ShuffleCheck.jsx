@@ -1,8 +1,9 @@
-import { count, verifyCommand } from "../queue.js";
+import { API_BASE } from "../api.js";
+import { absoluteBase, count, verifyCommand } from "../queue.js";
 
 // The shuffle's evidence, for the curious: the commitment before the start, then the
 // seed it commits to, the digest of the frozen list, and how to recompute a place.
-export function ShuffleCheck({ room, productId, entryId }) {
+export function ShuffleCheck({ room, productId, entryId, apiBase = API_BASE }) {
   const started = Boolean(room.seed);
   return (
     <details className="shuffle" data-testid="shuffle-check">
@@ -57,7 +58,7 @@ export function ShuffleCheck({ room, productId, entryId }) {
         <p>
           To recompute your place yourself, run{" "}
           <code className="mono" data-testid="shuffle-command">
-            {verifyCommand(productId, entryId)}
+            {verifyCommand(absoluteBase(apiBase), productId, entryId)}
           </code>
         </p>
       ) : null}

@@ -17,12 +17,19 @@ it("is closed until asked, and shows only the commitment before the start", asyn
 
 it("after the start shows seed, digest, the shuffled count and the command for this entry", () => {
   render(
-    <ShuffleCheck room={{ commitment: "c", seed: "5eed", digest: "d1", preCount: 12000 }} productId="lamp" entryId="e-1" />,
+    <ShuffleCheck
+      room={{ commitment: "c", seed: "5eed", digest: "d1", preCount: 12000 }}
+      productId="lamp"
+      entryId="e-1"
+      apiBase="http://api.test"
+    />,
   );
   expect(screen.getByTestId("shuffle-seed")).toHaveTextContent("5eed");
   expect(screen.getByTestId("shuffle-digest")).toHaveTextContent("d1");
   expect(screen.getByTestId("shuffle-pre-count")).toHaveTextContent("12,000 shoppers");
-  expect(screen.getByTestId("shuffle-command")).toHaveTextContent("python -m tools.verify_queue --product lamp --entry e-1");
+  expect(screen.getByTestId("shuffle-command")).toHaveTextContent(
+    "python -m tools.verify_queue --api http://api.test --product lamp --entry e-1",
+  );
 });
 
 it("has no command for a shopper who has not joined", () => {

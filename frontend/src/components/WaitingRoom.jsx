@@ -82,7 +82,7 @@ export function WaitingRoom({
         setAnswers((n) => n + 1);
         setRoomError(null);
         if (state.phase === "SOLD_OUT") return;
-        delay = pollDelayMs(state);
+        delay = pollDelayMs(state, standing(state, entryRef.current));
       } catch (error) {
         if (!live) return;
         setRoomError(error);

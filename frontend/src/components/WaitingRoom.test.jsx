@@ -178,7 +178,7 @@ describe("WaitingRoom before the start", () => {
 describe("WaitingRoom after the start", () => {
   it("learns its rank once, stores the refreshed ticket, then follows the public state alone", async () => {
     saveEntry(window.localStorage, "lamp", "alice", { ticket: "t-1", entryId: "entry-1", rank: null });
-    const api = fakeApi([started({ admittedThrough: 100 }), started({ admittedThrough: 600 })], {
+    const api = fakeApi([started({ admittedThrough: 100 }), started({ admittedThrough: 501 })], {
       queueMe: vi.fn(async () => ({
         ticket: "t-ranked",
         entryId: "entry-1",
@@ -200,10 +200,17 @@ describe("WaitingRoom after the start", () => {
     expect(screen.getByTestId("queue-odds")).toHaveTextContent("About 1,000 units left for 3,400 ahead of you.");
     expect(screen.getByTestId("queue-announcement")).toHaveTextContent("You're number about 3,000 in line.");
 
+    // The first answer came before the rank was known: the next poll as the server asked.
     await advance(5000);
     expect(api.queueState).toHaveBeenCalledTimes(2);
     expect(api.queueMe).toHaveBeenCalledTimes(1);
-    expect(screen.getByTestId("queue-position")).toHaveTextContent("2,901");
+    expect(screen.getByTestId("queue-position")).toHaveTextContent("3,000");
+    // 3,000th at 20 a second: the turn is 150 s away, so the page waits 15 s.
+    await advance(14_900);
+    expect(api.queueState).toHaveBeenCalledTimes(2);
+    await advance(100);
+    expect(api.queueState).toHaveBeenCalledTimes(3);
+    expect(api.queueMe).toHaveBeenCalledTimes(1);
   });
 
   it("asks again for an unknown rank only once new ranks were given, or after 30 s", async () => {
@@ -259,7 +266,7 @@ describe("WaitingRoom after the start", () => {
     expect(screen.getByTestId("shuffle-pre-count")).toHaveTextContent("4,000 shoppers");
     expect(screen.getByTestId("queue-entry-id")).toHaveTextContent("entry-1");
     expect(screen.getByTestId("shuffle-command")).toHaveTextContent(
-      "python -m tools.verify_queue --product lamp --entry entry-1",
+      "python -m tools.verify_queue --api http://127.0.0.1:8000 --product lamp --entry entry-1",
     );
     expect(screen.getByTestId("queue-position")).toHaveTextContent("3,501");
     vi.useRealTimers();
@@ -338,7 +345,7 @@ describe("WaitingRoom after the start", () => {
     renderRoom(api);
     await flush();
     expect(screen.getByTestId("queue-position")).toHaveTextContent("3,401");
-    await advance(5000);
+    await advance(15_000);
     expect(screen.getByTestId("queue-message")).toHaveTextContent("Sold out. Everyone still waiting is told at once");
     expect(screen.getByTestId("queue-announcement")).toHaveTextContent("Sold out.");
     await advance(60_000);
