@@ -104,7 +104,8 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged, o
         {status}
         {product.maxPerUser ? <span className="limit">Limit {product.maxPerUser} per customer</span> : null}
       </p>
-      {product.waitingRoom ? (
+      {/* An ended sale looks as it always has: nothing to queue for, nothing to poll. */}
+      {product.waitingRoom && sale.phase !== "ended" ? (
         <LazyWaitingRoom
           key={userId ?? ""}
           product={product}

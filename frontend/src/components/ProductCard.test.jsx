@@ -149,6 +149,15 @@ describe("ProductCard with a waiting room", () => {
     expect(screen.queryByRole("button", { name: "Buy Headphones" })).not.toBeInTheDocument();
   });
 
+  it("shows an ended sale as it always has, without a room to poll", () => {
+    const queueState = vi.fn();
+    renderCard({ ...room, saleEndsAt: "2026-11-26T00:00:00Z" }, { queueState });
+    expect(screen.getByTestId("stock")).toHaveTextContent("Sale ended");
+    expect(screen.getByRole("button", { name: "Buy Headphones" })).toBeDisabled();
+    expect(screen.queryByTestId("waiting-room")).not.toBeInTheDocument();
+    expect(queueState).not.toHaveBeenCalled();
+  });
+
   it("buys with the admission pass once it is the shopper's turn", async () => {
     const order = { orderId: "o-1", quantity: 1 };
     const placeOrder = vi.fn().mockResolvedValue(order);
