@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, expect, it, vi } from "vitest";
+import { createApi } from "./api.js";
 import { App, initialUser, isAddress } from "./App.jsx";
 import { fakeStripe, typeCard } from "./fakeStripe.js";
 
@@ -220,4 +221,42 @@ it("returns to the payment step from Pay now in My orders", async () => {
   expect(screen.getByRole("button", { name: "My orders" })).toHaveAttribute("aria-pressed", "false");
   await user.click(await screen.findByRole("button", { name: "Pay $24.50" }));
   expect(await screen.findByText("Please check your card details.")).toBeInTheDocument();
+});
+
+it("joins a product's waiting room over the real client and keeps the ticket for a reload", async () => {
+  const reply = (body, status = 200) =>
+    new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  const product = {
+    productId: "drop",
+    name: "Sneaker drop",
+    price: 120,
+    stock: 1000,
+    saleStartsAt: "2099-01-01T00:00:00Z",
+    waitingRoom: { ratePerSecond: 20, passSeconds: 120 },
+  };
+  const fetch = vi.fn(async (url, init) => {
+    const path = new URL(url).pathname;
+    if (path === "/products") return reply({ products: [product], count: 1 });
+    if (path === "/products/drop/queue" && init.method === "GET")
+      return reply({ productId: "drop", phase: "PREQUEUE", commitment: "ab12", seed: null, digest: null, preCount: null,
+        queueLength: 0, admittedThrough: 0, ratePerSecond: 20, unitsLeft: 1000, pages: 0, pollAfterSeconds: 15,
+        startsAt: product.saleStartsAt, updatedAt: "2026-12-07T10:00:00Z" });
+    if (path === "/products/drop/queue" && init.method === "POST")
+      return reply({ ticket: "t-1", entryId: "e-1", rank: null, status: "WAITING" }, 201);
+    return reply({ code: "NOT_FOUND", message: path }, 404);
+  });
+  window.localStorage.setItem("flashsale.userId", "dana@example.com");
+  const { unmount } = render(<App api={createApi("http://shop", fetch)} />);
+
+  await userEvent.setup().click(await screen.findByRole("button", { name: "Join the queue for Sneaker drop" }));
+  expect(await screen.findByTestId("queue-message")).toHaveTextContent("You're in the queue.");
+  const join = fetch.mock.calls.find(([, init]) => init.method === "POST");
+  expect(join[0]).toBe("http://shop/products/drop/queue");
+  expect(JSON.parse(join[1].body)).toEqual({ userId: "dana@example.com" });
+  expect(screen.queryByRole("button", { name: "Buy Sneaker drop" })).not.toBeInTheDocument();
+
+  unmount();
+  render(<App api={createApi("http://shop", fetch)} />);
+  expect(await screen.findByTestId("queue-message")).toHaveTextContent("You're in the queue.");
+  expect(fetch.mock.calls.filter(([, init]) => init.method === "POST")).toHaveLength(1);
 });

@@ -1,3 +1,5 @@
+import { createRoomsApi } from "./roomsApi.js";
+
 // The FlashSale API client: JSON in and out, contract errors as ApiError, and
 // the server's clock (from the Date header) so countdowns ignore the device clock.
 
@@ -89,6 +91,7 @@ export function createApi(baseUrl = API_BASE, fetchImpl = undefined, token = und
       request("POST", `/orders/${segment(orderId)}/pay`, {
         body: paymentIntentId ? { paymentMethod, paymentIntentId } : { paymentMethod },
       }),
+    ...createRoomsApi(request),
   };
 }
 
@@ -137,6 +140,8 @@ export const MESSAGES = {
   PAYMENT_FAILED: "Your card wasn't charged.",
   HOLD_EXPIRED: "Your hold on these units has ended, so they went back on sale.",
   ORDER_NOT_PAYABLE: "This order can't be paid any more.",
+  ADMISSION_REQUIRED: "This product has a waiting room: join the queue and buy when it's your turn.",
+  PASS_EXPIRED: "Your turn to buy has passed, so your place went to the next shopper in line.",
 };
 
 export function describeError(error) {

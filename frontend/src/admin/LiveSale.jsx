@@ -4,6 +4,7 @@ import { formatMoney } from "../format.js";
 import { Link } from "../router.jsx";
 import { describeAdminError } from "./adminApi.js";
 import { SaleOrders } from "./SaleOrders.jsx";
+import { RoomPanel } from "./RoomPanel.jsx";
 import { MinuteTable, SalesChart } from "./SalesChart.jsx";
 import { StateBadge } from "./StateBadge.jsx";
 import { formatWindow } from "./time.js";
@@ -18,6 +19,8 @@ export const REJECTION_LABELS = {
   SALE_NOT_ACTIVE: "Outside the sale window",
   PURCHASE_LIMIT_EXCEEDED: "Over the per-shopper limit",
   BUSY: "Busy, asked to retry",
+  ADMISSION_REQUIRED: "No valid waiting-room pass",
+  PASS_EXPIRED: "Waiting-room pass expired",
 };
 
 export const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -169,6 +172,7 @@ function LiveSaleBody({ api, productId, intervalMs, data, error, loaded, updated
           End sale now
         </button>
       </div>
+      {sale.waitingRoom && <RoomPanel api={api} productId={productId} intervalMs={intervalMs} />}
       <section className="panel" aria-labelledby="chart-heading">
         <h3 id="chart-heading">Last {WINDOW_MINUTES} minutes</h3>
         <SalesChart minutes={minutes} />

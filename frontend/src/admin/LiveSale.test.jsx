@@ -29,6 +29,19 @@ describe("LiveSale", () => {
     expect(screen.getByRole("link", { name: "Edit sale" })).toHaveAttribute("href", "/admin/sales/lamp/edit");
   });
 
+  it("shows the waiting room panel only for a sale with a room on", async () => {
+    const api = fakeAdminApi([sale({ waitingRoom: { ratePerSecond: 20, passSeconds: 120 } })]);
+    render(<LiveSale api={api} productId="lamp" />);
+    expect(await screen.findByTestId("room-queue-length")).toHaveTextContent("4,200");
+    expect(api.room).toHaveBeenCalledWith("lamp");
+
+    const plain = fakeAdminApi();
+    render(<LiveSale api={plain} productId="lamp" />);
+    await waitFor(() => expect(plain.live).toHaveBeenCalled());
+    expect(screen.getAllByTestId("room-panel")).toHaveLength(1);
+    expect(plain.room).not.toHaveBeenCalled();
+  });
+
   it("refreshes every few seconds and moves with the sale", async () => {
     let sold = 2;
     const api = fakeAdminApi();

@@ -9,6 +9,7 @@ import { isoToLocalInput, localInputToIso, localZoneName } from "./time.js";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/;
 const DEFAULT_CANCEL_WINDOW = "15";
+const DEFAULT_PASS_SECONDS = "120";
 
 const EMPTY = {
   productId: "",
@@ -22,6 +23,10 @@ const EMPTY = {
   saleStartsAt: "",
   saleEndsAt: "",
   cancelWindowMinutes: DEFAULT_CANCEL_WINDOW,
+  roomOn: false,
+  roomWasOn: false,
+  roomRate: "",
+  roomPassSeconds: DEFAULT_PASS_SECONDS,
 };
 
 export function toForm(sale) {
@@ -38,6 +43,10 @@ export function toForm(sale) {
     saleStartsAt: isoToLocalInput(sale.saleStartsAt),
     saleEndsAt: isoToLocalInput(sale.saleEndsAt),
     cancelWindowMinutes: text(sale.cancelWindowMinutes ?? DEFAULT_CANCEL_WINDOW),
+    roomOn: Boolean(sale.waitingRoom),
+    roomWasOn: Boolean(sale.waitingRoom),
+    roomRate: text(sale.waitingRoom?.ratePerSecond),
+    roomPassSeconds: text(sale.waitingRoom?.passSeconds ?? DEFAULT_PASS_SECONDS),
   };
 }
 
@@ -50,7 +59,9 @@ const slug = (name) =>
     .slice(0, 60);
 
 // The PUT body, or the fields' errors. Blank optional fields are left out: the PUT
-// replaces the sale, so a cleared limit or window is removed.
+// replaces the sale, so a cleared limit or window is removed. The waiting room is sent
+// when on, and as null only to switch off one that was on: a sale that never had one
+// is saved exactly as before.
 export function toBody(form, { creating, takenIds = new Set() }) {
   const errors = {};
   const body = {};
@@ -93,6 +104,20 @@ export function toBody(form, { creating, takenIds = new Set() }) {
   if (ends) body.saleEndsAt = ends;
   if (starts && ends && Date.parse(ends) <= Date.parse(starts)) errors.saleEndsAt = "The sale must end after it starts.";
   whole("cancelWindowMinutes", "Cancel window", { required: true });
+  if (form.roomOn) {
+    const room = {};
+    const positive = (field, key, label) => {
+      const raw = form[field].trim();
+      if (!raw) errors[field] = `${label} is required for a waiting room.`;
+      else if (!/^\d+$/.test(raw) || Number(raw) < 1) errors[field] = `${label} must be a whole number of at least 1.`;
+      else room[key] = Number(raw);
+    };
+    positive("roomRate", "ratePerSecond", "Admission rate");
+    positive("roomPassSeconds", "passSeconds", "Pass lifetime");
+    if (room.ratePerSecond && room.passSeconds) body.waitingRoom = room;
+  } else if (form.roomWasOn) {
+    body.waitingRoom = null;
+  }
   return { body, errors };
 }
 
@@ -108,6 +133,8 @@ const LABELS = {
   saleStartsAt: "Sale starts",
   saleEndsAt: "Sale ends",
   cancelWindowMinutes: "Cancel window (minutes)",
+  roomRate: "Admission rate (shoppers per second)",
+  roomPassSeconds: "Pass lifetime (seconds)",
 };
 
 export function SaleForm({ api, productId }) {
@@ -163,7 +190,7 @@ export function SaleForm({ api, productId }) {
 
   function change(field) {
     return (event) => {
-      const value = event.target.value;
+      const value = event.target.type === "checkbox" ? event.target.checked : event.target.value;
       setForm((previous) => {
         const next = { ...previous, [field]: value };
         // A new sale's id follows its name until the operator types one.
@@ -305,6 +332,40 @@ export function SaleForm({ api, productId }) {
           inputMode: "numeric",
           hint: "How long shoppers may cancel their own order after buying. Operators can always cancel.",
         })}
+      </fieldset>
+      <fieldset>
+        <legend>Waiting room</legend>
+        <div className="field field-roomOn checkbox">
+          <label htmlFor={fieldId("roomOn")}>
+            <input
+              id={fieldId("roomOn")}
+              name="roomOn"
+              type="checkbox"
+              checked={form.roomOn}
+              onChange={change("roomOn")}
+              aria-describedby={`${fieldId("roomOn")}-hint`}
+            />{" "}
+            Waiting room
+          </label>
+          <p className="hint" id={`${fieldId("roomOn")}-hint`}>
+            For a hot drop: shoppers join a queue, everyone who joins before the start gets a random place, and they
+            are let in at the admission rate with a pass to buy. Off, the sale works as it always has.
+          </p>
+        </div>
+        {form.roomOn && (
+          <div className="row">
+            {renderField({
+              field: "roomRate",
+              inputMode: "numeric",
+              hint: "Shoppers let in per second; it can be changed live on the sale's page.",
+            })}
+            {renderField({
+              field: "roomPassSeconds",
+              inputMode: "numeric",
+              hint: "How long a let-in shopper has to buy before the place goes to the next.",
+            })}
+          </div>
+        )}
       </fieldset>
       <div className="form-actions">
         <button type="submit" className="primary" disabled={saving}>

@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api.js";
+import { seriousViolations } from "../testAxe.js";
 import { fakeAdminApi, sale } from "./fakeAdminApi.js";
 import { SaleForm, toBody, toForm } from "./SaleForm.jsx";
 
@@ -43,6 +44,26 @@ describe("toBody", () => {
     ],
   ])("refuses %o", (change, field, message) => {
     expect(toBody({ ...base, ...change }, { creating: false }).errors[field]).toBe(message);
+  });
+
+  it("sends the waiting room when on, null to switch one off, and nothing for a sale that never had one", () => {
+    const on = toBody({ ...base, roomOn: true, roomRate: "50", roomPassSeconds: "90" }, { creating: false });
+    expect(on.errors).toEqual({});
+    expect(on.body.waitingRoom).toEqual({ ratePerSecond: 50, passSeconds: 90 });
+    const withRoom = toForm(sale({ waitingRoom: { ratePerSecond: 20, passSeconds: 120 } }));
+    expect(withRoom).toMatchObject({ roomOn: true, roomRate: "20", roomPassSeconds: "120" });
+    expect(toBody({ ...withRoom, roomOn: false }, { creating: false }).body.waitingRoom).toBeNull();
+    expect(toBody(base, { creating: false }).body).not.toHaveProperty("waitingRoom");
+  });
+
+  it.each([
+    [{ roomRate: "" }, "roomRate", "Admission rate is required for a waiting room."],
+    [{ roomRate: "0" }, "roomRate", "Admission rate must be a whole number of at least 1."],
+    [{ roomPassSeconds: "1.5" }, "roomPassSeconds", "Pass lifetime must be a whole number of at least 1."],
+  ])("refuses the waiting room's %o", (change, field, message) => {
+    const { body, errors } = toBody({ ...base, roomOn: true, roomRate: "20", roomPassSeconds: "120", ...change }, { creating: false });
+    expect(errors[field]).toBe(message);
+    expect(body).not.toHaveProperty("waitingRoom");
   });
 
   it.each([
@@ -147,6 +168,37 @@ describe("SaleForm", () => {
       cancelWindowMinutes: 15,
     });
     await waitFor(() => expect(window.location.pathname).toBe("/admin/sales/lamp"));
+  });
+
+  it("switches a waiting room on with its rate and pass lifetime", async () => {
+    const api = fakeAdminApi();
+    render(<SaleForm api={api} productId="lamp" />);
+    const user = userEvent.setup();
+    const box = await screen.findByRole("checkbox", { name: "Waiting room" });
+    expect(box).not.toBeChecked();
+    expect(screen.queryByLabelText("Admission rate (shoppers per second)")).not.toBeInTheDocument();
+    await user.click(box);
+    expect(screen.getByLabelText("Pass lifetime (seconds)")).toHaveValue("120");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(screen.getByRole("alert")).toHaveTextContent("Admission rate is required for a waiting room.");
+    expect(await seriousViolations(document.body)).toEqual([]);
+    await user.type(screen.getByLabelText("Admission rate (shoppers per second)"), "25");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(api.putSale).toHaveBeenCalled());
+    expect(api.putSale.mock.calls[0][1].waitingRoom).toEqual({ ratePerSecond: 25, passSeconds: 120 });
+  });
+
+  it("switches a waiting room off with null", async () => {
+    const api = fakeAdminApi([sale({ waitingRoom: { ratePerSecond: 20, passSeconds: 60 } })]);
+    render(<SaleForm api={api} productId="lamp" />);
+    const user = userEvent.setup();
+    const box = await screen.findByRole("checkbox", { name: "Waiting room" });
+    expect(box).toBeChecked();
+    expect(screen.getByLabelText("Admission rate (shoppers per second)")).toHaveValue("20");
+    await user.click(box);
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(api.putSale).toHaveBeenCalled());
+    expect(api.putSale.mock.calls[0][1].waitingRoom).toBeNull();
   });
 
   it("shows the API's reason when it refuses", async () => {

@@ -20,6 +20,11 @@ export function createAdminApi({ request }) {
     // A Blob through fetch, not a plain link: a link could not send the Authorization header.
     ordersCsv: (productId) =>
       request("GET", `${sale(productId)}/orders.csv`, { headers: { Accept: "text/csv" }, read: "blob" }),
+    // The waiting room of a sale that has one on (docs/waiting-room.md): its figures, and
+    // the admission rate, changed live (the admitter's next tick uses it).
+    room: (productId) => request("GET", `/admin/rooms/${segment(productId)}`),
+    setRoomRate: (productId, ratePerSecond) =>
+      request("PUT", `/admin/rooms/${segment(productId)}`, { body: { ratePerSecond } }),
     // No body: the caller is the operator, who may cancel any confirmed order.
     cancelOrder: (orderId) => request("POST", `/orders/${segment(orderId)}/cancel`),
   };

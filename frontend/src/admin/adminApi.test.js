@@ -78,6 +78,20 @@ describe("createAdminApi", () => {
     });
   });
 
+  it("reads a sale's waiting room and changes its rate live, the id escaped in the path", async () => {
+    const { api, fetch } = adminApi(() => reply(200, { productId: "a b", ratePerSecond: 50 }));
+    await api.room("a b");
+    expect(call(fetch)).toMatchObject({ url: "http://api/admin/rooms/a%20b", method: "GET" });
+    const changed = await api.setRoomRate("a b", 50);
+    expect(call(fetch, 1)).toEqual({
+      url: "http://api/admin/rooms/a%20b",
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: { ratePerSecond: 50 },
+    });
+    expect(changed.ratePerSecond).toBe(50);
+  });
+
   it("cancels any order as the operator: no body names a shopper", async () => {
     const { api, fetch } = adminApi(reply(200, { status: "CANCELLED" }));
     await api.cancelOrder("o/1");

@@ -28,6 +28,21 @@ export function sale(fields = {}) {
   };
 }
 
+export function room(fields = {}) {
+  return {
+    productId: "lamp",
+    phase: "OPEN",
+    queueLength: 4200,
+    admittedThrough: 1200,
+    outstanding: 35,
+    ratePerSecond: 20,
+    passSeconds: 120,
+    unitsLeft: 640,
+    preCount: 4000,
+    ...fields,
+  };
+}
+
 export function fakeAdminApi(sales = [sale()], overrides = {}) {
   const live = (productId) => {
     const found = sales.find((s) => s.productId === productId);
@@ -48,6 +63,8 @@ export function fakeAdminApi(sales = [sale()], overrides = {}) {
     orders: vi.fn(async () => ({ orders: [] })),
     ordersCsv: vi.fn(async () => new Blob([""])),
     cancelOrder: vi.fn(),
+    room: vi.fn(async (productId) => room({ productId })),
+    setRoomRate: vi.fn(async (productId, ratePerSecond) => room({ productId, ratePerSecond })),
     ...overrides,
   };
 }

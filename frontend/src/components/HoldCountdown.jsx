@@ -10,20 +10,28 @@ export function minutesLeftPhrase(msLeft) {
 }
 
 // The visible clock ticks every second inside role=timer (implicitly aria-live=off);
-// the minute phrase is spoken from a separate, visually hidden status region.
-export function HoldCountdown({ holdExpiresAt, now }) {
+// the minute phrase is spoken from a separate, visually hidden status region. The
+// wording defaults to a payment hold's; the waiting room's pass brings its own.
+export function HoldCountdown({
+  holdExpiresAt,
+  now,
+  lead = "Held for you until",
+  timerLabel = "Time left to pay",
+  phrase = minutesLeftPhrase,
+  announcementTestId = "hold-announcement",
+}) {
   const msLeft = Date.parse(holdExpiresAt) - now;
   return (
     <div className="hold">
       <p>
-        Held for you until <time dateTime={holdExpiresAt}>{formatClock(holdExpiresAt)}</time>:{" "}
-        <span role="timer" aria-label="Time left to pay" className="countdown">
+        {lead} <time dateTime={holdExpiresAt}>{formatClock(holdExpiresAt)}</time>:{" "}
+        <span role="timer" aria-label={timerLabel} className="countdown">
           {formatMinutesSeconds(msLeft)}
         </span>{" "}
         left
       </p>
-      <p className="visually-hidden" role="status" aria-live="polite" data-testid="hold-announcement">
-        {minutesLeftPhrase(msLeft)}
+      <p className="visually-hidden" role="status" aria-live="polite" data-testid={announcementTestId}>
+        {phrase(msLeft)}
       </p>
     </div>
   );

@@ -33,3 +33,19 @@ it("never shows a negative clock", () => {
   render(<HoldCountdown holdExpiresAt={ENDS} now={before(-3_000)} />);
   expect(screen.getByRole("timer")).toHaveTextContent("0:00");
 });
+
+it("takes another wording, as the waiting room's pass does", () => {
+  render(
+    <HoldCountdown
+      holdExpiresAt={ENDS}
+      now={before(90_000)}
+      lead="Your turn lasts until"
+      timerLabel="Time left to buy"
+      phrase={(ms) => `${Math.floor(ms / 60000)} to buy`}
+      announcementTestId="pass-announcement"
+    />,
+  );
+  expect(screen.getByRole("timer", { name: "Time left to buy" })).toHaveTextContent("1:30");
+  expect(screen.getByText(/Your turn lasts until/)).toBeInTheDocument();
+  expect(screen.getByTestId("pass-announcement")).toHaveTextContent("1 to buy");
+});

@@ -1,6 +1,10 @@
 import { useEffect, useId, useState } from "react";
 import { buy, describeError, MESSAGES, newKey } from "../api.js";
 import { formatCountdown, formatMoney, maxQuantity, saleState } from "../format.js";
+import { LazyWaitingRoom } from "./LazyWaitingRoom.jsx";
+
+// What /orders says about a pass; the waiting room then shows where the shopper stands.
+const PASS_REFUSED = new Set(["PASS_EXPIRED", "ADMISSION_REQUIRED"]);
 
 export function ProductCard({ product, now, api, userId, onOrdered, onChanged, onSignIn }) {
   const limit = maxQuantity(product);
@@ -15,7 +19,9 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged, o
     setQuantity((q) => Math.max(1, Math.min(q, limit)));
   }, [limit]);
 
-  async function onBuy() {
+  // `admission` is the waiting room's ({ pass, onPassUsed, onPassRejected }); null
+  // for a product without one, whose order is exactly as it always was.
+  async function onBuy(admission) {
     if (pending) return;
     if (!userId) {
       onSignIn?.();
@@ -26,7 +32,12 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged, o
     try {
       const order = await buy(
         api,
-        { userId, productId: product.productId, quantity },
+        {
+          userId,
+          productId: product.productId,
+          quantity,
+          ...(admission ? { admissionPass: admission.pass } : {}),
+        },
         {
           key: newKey(),
           onRetry: (error) =>
@@ -34,9 +45,11 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged, o
         },
       );
       setNotice(null);
+      admission?.onPassUsed();
       onOrdered(order);
     } catch (error) {
       setNotice({ kind: "error", ...describeError(error) });
+      if (admission && PASS_REFUSED.has(error.code)) admission.onPassRejected(error.code);
     } finally {
       setPending(false);
       onChanged();
@@ -56,6 +69,27 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged, o
 
   const canBuy = !soldOut && sale.phase === "live" && limit > 0 && !pending;
 
+  const buyControls = (admission) => (
+    <div className="buy">
+      <label htmlFor={quantityId}>Quantity</label>
+      <select
+        id={quantityId}
+        value={quantity}
+        disabled={!canBuy}
+        onChange={(event) => setQuantity(Number(event.target.value))}
+      >
+        {Array.from({ length: Math.max(limit, 1) }, (_, i) => i + 1).map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+      <button type="button" onClick={() => onBuy(admission)} disabled={!canBuy} aria-label={`Buy ${product.name}`}>
+        {pending ? "Buying…" : "Buy"}
+      </button>
+    </div>
+  );
+
   return (
     <article className="card" aria-labelledby={`${quantityId}-name`}>
       {product.imageUrl ? (
@@ -70,24 +104,21 @@ export function ProductCard({ product, now, api, userId, onOrdered, onChanged, o
         {status}
         {product.maxPerUser ? <span className="limit">Limit {product.maxPerUser} per customer</span> : null}
       </p>
-      <div className="buy">
-        <label htmlFor={quantityId}>Quantity</label>
-        <select
-          id={quantityId}
-          value={quantity}
-          disabled={!canBuy}
-          onChange={(event) => setQuantity(Number(event.target.value))}
+      {/* An ended sale looks as it always has: nothing to queue for, nothing to poll. */}
+      {product.waitingRoom && sale.phase !== "ended" ? (
+        <LazyWaitingRoom
+          key={userId ?? ""}
+          product={product}
+          api={api}
+          userId={userId}
+          now={now}
+          onSignIn={onSignIn}
         >
-          {Array.from({ length: Math.max(limit, 1) }, (_, i) => i + 1).map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </select>
-        <button type="button" onClick={onBuy} disabled={!canBuy} aria-label={`Buy ${product.name}`}>
-          {pending ? "Buying…" : "Buy"}
-        </button>
-      </div>
+          {buyControls}
+        </LazyWaitingRoom>
+      ) : (
+        buyControls(null)
+      )}
       <div className={`notice ${notice?.kind ?? ""}`} role={notice?.kind === "error" ? "alert" : "status"}>
         {notice && (
           <>

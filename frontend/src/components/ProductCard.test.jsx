@@ -1,7 +1,8 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api.js";
+import { saveEntry } from "../queue.js";
 import { ProductCard } from "./ProductCard.jsx";
 
 const NOW = Date.parse("2026-11-27T00:00:00Z");
@@ -97,5 +98,102 @@ describe("ProductCard", () => {
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent(headline);
     expect(alert).toHaveTextContent("server detail");
+  });
+});
+
+it("never asks about a queue for a product without a waiting room", async () => {
+  const queueState = vi.fn();
+  renderCard({}, { queueState });
+  expect(screen.getByRole("button", { name: "Buy Headphones" })).toBeEnabled();
+  expect(screen.queryByTestId("waiting-room")).not.toBeInTheDocument();
+  expect(queueState).not.toHaveBeenCalled();
+});
+
+describe("ProductCard with a waiting room", () => {
+  const room = { waitingRoom: { ratePerSecond: 20, passSeconds: 120 } };
+  const openState = {
+    productId: "p1",
+    phase: "OPEN",
+    startsAt: "2026-11-26T23:00:00Z",
+    commitment: "c",
+    seed: "s",
+    digest: "d",
+    preCount: 10,
+    queueLength: 10,
+    admittedThrough: 5,
+    ratePerSecond: 20,
+    unitsLeft: 10,
+    pages: 1,
+    updatedAt: "2026-11-27T00:00:00Z",
+    pollAfterSeconds: 15,
+  };
+  const admitted = {
+    ticket: "t",
+    entryId: "e-1",
+    rank: 3,
+    ahead: 0,
+    status: "ADMITTED",
+    pass: "v1.pass.sig",
+    passExpiresAt: "2026-11-27T00:02:00Z",
+  };
+
+  beforeEach(() => {
+    window.localStorage.clear();
+    saveEntry(window.localStorage, "p1", "alice", { ticket: "t", entryId: "e-1", rank: 3 });
+  });
+
+  it("puts the waiting room where the Buy button was", async () => {
+    renderCard(room, { queueState: vi.fn(async () => ({ ...openState, admittedThrough: 0 })), queueMe: vi.fn() });
+    expect(await screen.findByRole("region", { name: "Waiting room for Headphones" })).toBeInTheDocument();
+    expect(await screen.findByTestId("queue-position")).toHaveTextContent("3");
+    expect(screen.queryByRole("button", { name: "Buy Headphones" })).not.toBeInTheDocument();
+  });
+
+  it("shows an ended sale as it always has, without a room to poll", () => {
+    const queueState = vi.fn();
+    renderCard({ ...room, saleEndsAt: "2026-11-26T00:00:00Z" }, { queueState });
+    expect(screen.getByTestId("stock")).toHaveTextContent("Sale ended");
+    expect(screen.getByRole("button", { name: "Buy Headphones" })).toBeDisabled();
+    expect(screen.queryByTestId("waiting-room")).not.toBeInTheDocument();
+    expect(queueState).not.toHaveBeenCalled();
+  });
+
+  it("buys with the admission pass once it is the shopper's turn", async () => {
+    const order = { orderId: "o-1", quantity: 1 };
+    const placeOrder = vi.fn().mockResolvedValue(order);
+    const { onOrdered } = renderCard(room, {
+      placeOrder,
+      queueState: vi.fn(async () => openState),
+      queueMe: vi.fn(async () => admitted),
+    });
+    await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Headphones" }));
+    await waitFor(() => expect(onOrdered).toHaveBeenCalledWith(order));
+    expect(placeOrder).toHaveBeenCalledWith(
+      { userId: "alice", productId: "p1", quantity: 1, admissionPass: "v1.pass.sig" },
+      expect.any(String),
+    );
+    expect(screen.getByTestId("queue-message")).toHaveTextContent("You've used your turn");
+  });
+
+  it("says the turn has passed when /orders answers PASS_EXPIRED", async () => {
+    const placeOrder = vi.fn().mockRejectedValue(new ApiError(409, "PASS_EXPIRED", "pass expired"));
+    renderCard(room, { placeOrder, queueState: vi.fn(async () => openState), queueMe: vi.fn(async () => admitted) });
+    await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Headphones" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Your turn to buy has passed");
+    expect(screen.getByTestId("queue-message")).toHaveTextContent("Your turn passed");
+    expect(screen.queryByRole("button", { name: "Buy Headphones" })).not.toBeInTheDocument();
+  });
+
+  it("asks the room again when /orders answers ADMISSION_REQUIRED", async () => {
+    const placeOrder = vi.fn().mockRejectedValue(new ApiError(403, "ADMISSION_REQUIRED", "no pass"));
+    const queueMe = vi
+      .fn()
+      .mockResolvedValueOnce(admitted)
+      .mockResolvedValueOnce({ ...admitted, status: "USED", pass: null, passExpiresAt: null });
+    renderCard(room, { placeOrder, queueState: vi.fn(async () => openState), queueMe });
+    await userEvent.setup().click(await screen.findByRole("button", { name: "Buy Headphones" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("join the queue");
+    await waitFor(() => expect(screen.getByTestId("queue-message")).toHaveTextContent("You've used your turn"));
+    expect(queueMe).toHaveBeenCalledTimes(2);
   });
 });
