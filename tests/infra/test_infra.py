@@ -427,6 +427,8 @@ ALARMS = {
     "ses_complaint_rate": "AWS/SES",
     "late_refunds": "FlashSale",
     "holds_dlq_depth": "AWS/SQS",
+    "room_ticks_dlq_depth": "AWS/SQS",
+    "room_ticks_late": None,
 }
 
 
@@ -447,6 +449,7 @@ def test_alarms_wake_the_ops_topic(core: dict[str, Any], app_module: dict[str, A
         "mailer": "${local.mailer_function}",
         "feedback": "${local.feedback_function}",
         "release": "${local.release_function}",
+        "rooms": "${local.admit_function}",
     }
     assert alarms["dlq_depth"]["threshold"] == 0
     assert alarms["stream_iterator_age"]["metric_name"] == "IteratorAge"
@@ -509,7 +512,8 @@ def test_dashboard_shows_every_signal_of_a_sale(app_module: dict[str, Any]) -> N
         '"IteratorAge"', '"ApproximateNumberOfMessagesVisible"', '"BlockedRequests"',
         '"ApproximateAgeOfOldestMessage"', '"<mail_queue>"', '"<mail_dlq>"', '"<mailer_function>"',
         '"AWS/SES", "Send"', '"AWS/SES", "Delivery"', '"Reputation.BounceRate"',
-        '"Reputation.ComplaintRate"',
+        '"Reputation.ComplaintRate"', '"<room_ticks>"', '"<room_ticks_dlq>"', '"<admit_function>"',
+        '"ApproximateNumberOfMessagesDelayed"',
     ):  # fmt: skip
         assert signal in text, signal
     assert all(w["type"] == "metric" and w["properties"]["metrics"] for w in body["widgets"])
@@ -1279,3 +1283,74 @@ def test_stage_config_writes_the_rooms_settings() -> None:
         env = CHALICE_CONFIG["stages"][name]["environment_variables"]
         assert env["ROOMS_TABLE"] == f"flashsale-{name}-rooms"
         assert env["ROOMS_QUEUE_URL"].endswith(f"/000000000000/flashsale-{name}-room-ticks")
+
+
+def test_rooms_mapping_ticks_on_time_reports_item_failures_and_is_capped(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    mapping = app_module["resource"]["aws_lambda_event_source_mapping"][ROOMS_FUNCTION]
+    data = app_module["data"]
+    assert mapping["event_source_arn"] == "${data.aws_sqs_queue.room_ticks.arn}"
+    assert (
+        data["aws_sqs_queue"]["room_ticks"]["name"]
+        == core["resource"]["aws_sqs_queue"]["room_ticks"]["name"]
+    )
+    assert mapping["function_name"] == f"${{data.aws_lambda_function.{ROOMS_FUNCTION}.arn}}"
+    assert data["aws_lambda_function"][ROOMS_FUNCTION]["function_name"] == (
+        f"${{local.name}}-{ROOMS_FUNCTION}"
+    )
+    assert stage.function_name("prod", ROOMS_FUNCTION) == "flashsale-prod-admit_shoppers"
+    assert mapping["batch_size"] == 10
+    # No batching window: a tick is due a second after the last, and waits on
+    # nothing but its own delay.
+    assert mapping["maximum_batching_window_in_seconds"] == 0
+    # The handler answers Powertools' partial batch response: only this makes
+    # Lambda retry just the failed ticks.
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["scaling_config"] == [{"maximum_concurrency": "${var.rooms_max_concurrency}"}]
+    concurrency = app_module["variable"]["rooms_max_concurrency"]
+    assert 2 <= concurrency["default"] <= 1000  # AWS's bounds
+    assert app_module["output"]["rooms_mapping_uuid"]["value"] == (
+        "${aws_lambda_event_source_mapping.admit_shoppers.uuid}"
+    )
+    # Chalice must not make a mapping of its own; the function is a plain
+    # lambda_function of that name.
+    assert ROOMS_FUNCTION in application.app.handler_map
+    assert [s for s in application.app.event_sources if s.name == ROOMS_FUNCTION] == []
+
+
+def test_rooms_alarms_watch_the_tick_dlq_late_ticks_and_the_admitter(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    alarms = app_module["resource"]["aws_cloudwatch_metric_alarm"]
+    locals_ = app_module["locals"]
+    queues = core["resource"]["aws_sqs_queue"]
+    dlq = alarms["room_ticks_dlq_depth"]
+    assert (dlq["metric_name"], dlq["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    assert dlq["comparison_operator"] == "GreaterThanThreshold"
+    assert dlq["dimensions"] == {"QueueName": "${local.room_ticks_dlq_name}"}
+    assert locals_["room_ticks_dlq_name"] == queues["room_ticks_dlq"]["name"]
+    # Late ticks: the tick queue's oldest message, counted while ticks are due
+    # or running (a tick delayed until a sale's start is not late).
+    late = alarms["room_ticks_late"]
+    assert late["threshold"] == "${var.room_ticks_late_alarm_seconds}"
+    assert 10 <= app_module["variable"]["room_ticks_late_alarm_seconds"]["default"] <= 60
+    assert late["comparison_operator"] == "GreaterThanThreshold"
+    queries = {q["id"]: q for q in late["metric_query"]}
+    (shown,) = [q for q in queries.values() if q.get("return_data")]
+    assert shown["expression"] == "IF(ready + running > 0, age, 0)"
+    wanted = {
+        "age": "ApproximateAgeOfOldestMessage",
+        "ready": "ApproximateNumberOfMessagesVisible",
+        "running": "ApproximateNumberOfMessagesNotVisible",
+    }
+    for id_, metric_name in wanted.items():
+        (metric,) = queries[id_]["metric"]
+        assert (metric["namespace"], metric["metric_name"]) == ("AWS/SQS", metric_name)
+        assert metric["dimensions"] == {"QueueName": "${local.room_ticks_queue_name}"}
+        assert (metric["stat"], metric["period"]) == ("Maximum", 60)
+    assert locals_["room_ticks_queue_name"] == "${data.aws_sqs_queue.room_ticks.name}"
+    assert alarms["function_errors"]["for_each"]["rooms"] == "${local.admit_function}"
+    assert locals_["admit_function"] == (
+        f"${{data.aws_lambda_function.{ROOMS_FUNCTION}.function_name}}"
+    )
