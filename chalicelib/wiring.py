@@ -197,6 +197,14 @@ def _parameter(name: str | None) -> str | None:
     return str(response["Parameter"]["Value"])
 
 
+# What infra/core/rooms.tf creates the signing key's SecureString with, until the
+# operator puts a real key (docs/production.md: Waiting rooms); anyone could sign
+# with it, so it is refused like a missing key, as is any key too short for
+# HMAC-SHA256 (RFC 2104: at least the hash's 32 bytes).
+ROOM_KEY_PLACEHOLDER = "set-by-the-operator"
+ROOM_KEY_MIN_BYTES = 32
+
+
 def room_key() -> bytes:
     """The key that signs waiting-room tickets and passes: the environment's on
     the local stage, an SSM SecureString on deployed stages (read once)."""
@@ -206,7 +214,8 @@ def room_key() -> bytes:
 
         settings_ = config()
         key = settings_.room_signing_key or _parameter(settings_.room_signing_key_parameter)
-        if not key:
+        if not key or key == ROOM_KEY_PLACEHOLDER or len(key.encode()) < ROOM_KEY_MIN_BYTES:
+            # Never the key's text in the message: it may be most of a real one.
             raise Busy("waiting rooms are not configured on this stage", retry_after=30)
         return key.encode()
 

@@ -36,6 +36,11 @@ MAPPING = {
     "STRIPE_PUBLISHABLE_KEY": "stripe_publishable_key",
     "CHECKOUT_DEFAULT": "checkout_default",
     "CURRENCY_DEFAULT": "currency_default",
+    # Waiting rooms (docs/waiting-room.md): the table, the admitter's tick queue,
+    # and the name of the SSM parameter holding the signing key (never its value).
+    "ROOMS_TABLE": "rooms_table",
+    "ROOMS_QUEUE_URL": "rooms_queue_url",
+    "ROOM_SIGNING_KEY_PARAMETER": "room_signing_key_parameter",
 }
 
 

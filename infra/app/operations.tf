@@ -38,6 +38,9 @@ resource "aws_cloudwatch_dashboard" "sale" {
     mail_queue      = local.mail_queue_name
     mail_dlq        = local.mail_dlq_name
     feedback_dlq    = local.feedback_dlq_name
+    room_ticks      = local.room_ticks_queue_name
+    room_ticks_dlq  = local.room_ticks_dlq_name
+    admit_function  = local.admit_function
   })
 }
 
@@ -148,7 +151,9 @@ resource "aws_cloudwatch_metric_alarm" "busy_rate" {
 # to retry; in the mailer, a batch that failed whole (SES or DynamoDB down);
 # in the feedback handler, a bounce or complaint not recorded (Lambda retries
 # SNS's asynchronous invocation twice); in the release function, a batch of
-# holds that failed whole (they come back, then go to the holds DLQ). Throttles mean Lambda turned requests away.
+# holds that failed whole (they come back, then go to the holds DLQ); in the
+# admitter, a batch of ticks that failed whole (a tick failing alone is reported
+# to the mapping, not raised: the tick DLQ's alarm sees those). Throttles mean Lambda turned requests away.
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
   for_each = {
     api      = local.api_function
@@ -156,6 +161,7 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
     mailer   = local.mailer_function
     feedback = local.feedback_function
     release  = local.release_function
+    rooms    = local.admit_function
   }
   alarm_name          = "${local.name}-${each.key}-errors"
   alarm_description   = "${each.value} raised unhandled errors in 3 of the last 5 minutes."
@@ -354,4 +360,87 @@ resource "aws_cloudwatch_metric_alarm" "holds_dlq_depth" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+}
+
+# --- Waiting rooms (docs/waiting-room.md) -------------------------------------------
+
+locals {
+  admit_function        = data.aws_lambda_function.admit_shoppers.function_name
+  room_ticks_queue_name = data.aws_sqs_queue.room_ticks.name
+  room_ticks_dlq_name   = "${local.name}-room-ticks-dlq"
+}
+
+# Ticks admit_shoppers failed on three times. Each broke a room's chain of ticks
+# until a shopper's poll restarted it (the watchdog, after 10 s): admission
+# stood still meanwhile. Look at the admitter's logs; redriving is not needed
+# (the tick number makes an old tick a no-op).
+resource "aws_cloudwatch_metric_alarm" "room_ticks_dlq_depth" {
+  alarm_name          = "${local.name}-room-ticks-dlq-not-empty"
+  alarm_description   = "admit_shoppers gave up on waiting-room ticks: admission stalled until a poll restarted the room; check ${local.admit_function}'s logs (no redrive needed)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = local.room_ticks_dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Ticks falling behind: the oldest tick has waited longer than the threshold
+# (each is due a second after the last; the mapping's concurrency too low for
+# the rooms open, the admitter slow, throttled or failing). Counted only while
+# ticks are ready or being run: a room opened long before its start holds one
+# tick delayed until the start (up to SQS's 15 minutes), which is no lag, should
+# SQS count a delayed message's age from its send.
+resource "aws_cloudwatch_metric_alarm" "room_ticks_late" {
+  alarm_name          = "${local.name}-room-ticks-late"
+  alarm_description   = "Waiting-room ticks are more than ${var.room_ticks_late_alarm_seconds} s late: admission lags its rate (raise rooms_max_concurrency, or check ${local.admit_function})."
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = var.room_ticks_late_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "late"
+    expression  = "IF(ready + running > 0, age, 0)"
+    label       = "oldest tick's age while ticks are due (s)"
+    return_data = true
+  }
+  metric_query {
+    id = "age"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateAgeOfOldestMessage"
+      dimensions  = { QueueName = local.room_ticks_queue_name }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+  metric_query {
+    id = "ready"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = local.room_ticks_queue_name }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+  metric_query {
+    id = "running"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = { QueueName = local.room_ticks_queue_name }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
 }

@@ -75,3 +75,19 @@ variable "holds_max_concurrency" {
     error_message = "holds_max_concurrency is a whole number from 2 to 1000."
   }
 }
+
+variable "rooms_max_concurrency" {
+  description = "Maximum concurrency of the room-ticks queue's event source mapping (admit_shoppers containers; 2 to 1000, AWS's bounds)."
+  type        = number
+  default     = 2
+  validation {
+    condition     = floor(var.rooms_max_concurrency) == var.rooms_max_concurrency && var.rooms_max_concurrency >= 2 && var.rooms_max_concurrency <= 1000
+    error_message = "rooms_max_concurrency is a whole number from 2 to 1000."
+  }
+}
+
+variable "room_ticks_late_alarm_seconds" {
+  description = "Alarm when the oldest waiting-room tick due has waited longer than this (s): admission lags its rate."
+  type        = number
+  default     = 30
+}

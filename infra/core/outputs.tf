@@ -168,3 +168,24 @@ output "checkout_default" {
 output "currency_default" {
   value = var.currency_default
 }
+
+output "rooms_table" {
+  value = aws_dynamodb_table.rooms.name
+}
+
+output "rooms_queue_url" {
+  value = aws_sqs_queue.room_ticks.url
+}
+
+output "rooms_queue_arn" {
+  value = aws_sqs_queue.room_ticks.arn
+}
+
+output "rooms_dlq_arn" {
+  value = aws_sqs_queue.room_ticks_dlq.arn
+}
+
+# The name, not the value: the functions read the key from SSM themselves.
+output "room_signing_key_parameter" {
+  value = aws_ssm_parameter.room_signing_key.name
+}

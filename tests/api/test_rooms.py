@@ -336,3 +336,46 @@ def test_an_order_between_the_ticks_reads_never_admits_one_too_many(
     assert placed == [201]
     # One unit left, one pass still out (the other admitted shopper's): nobody more.
     assert room.state()["admittedThrough"] == 2
+
+
+SIGNING_KEY_PARAMETER = "/flashsale/dev/rooms/signing-key"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [None, wiring.ROOM_KEY_PLACEHOLDER, "k" * (wiring.ROOM_KEY_MIN_BYTES - 1)],
+    ids=["unset", "terraform-placeholder", "too-short"],
+)
+def test_rooms_refuse_to_sign_with_a_missing_placeholder_or_short_key(
+    room: Room, stored: str | None
+) -> None:
+    # GIVEN a deployed stage whose SecureString still holds what Terraform put
+    # there (or a key too short for HMAC-SHA256, or no parameter at all)
+    room.open()
+    if stored is not None:
+        boto3.client("ssm").put_parameter(
+            Name=SIGNING_KEY_PARAMETER, Value=stored, Type="SecureString"
+        )
+    wiring._services["settings"] = wiring.config()._replace(
+        room_signing_key=None,
+        room_signing_key_parameter=None if stored is None else SIGNING_KEY_PARAMETER,
+    )
+    # WHEN a shopper joins THEN no ticket is signed with a key anyone could know
+    response = room.join("alice")
+    assert (response.status_code, response.json_body["code"]) == (503, "BUSY")
+    assert response.headers["Retry-After"] == "30"
+    assert "ticket" not in response.json_body
+    assert stored is None or stored not in response.body.decode()
+
+
+def test_rooms_sign_with_the_operator_s_key_from_ssm(room: Room) -> None:
+    room.open()
+    boto3.client("ssm").put_parameter(
+        Name=SIGNING_KEY_PARAMETER, Value="o" * wiring.ROOM_KEY_MIN_BYTES, Type="SecureString"
+    )
+    wiring._services["settings"] = wiring.config()._replace(
+        room_signing_key=None, room_signing_key_parameter=SIGNING_KEY_PARAMETER
+    )
+    response = room.join("alice")
+    assert response.status_code == 201, response.body
+    assert wiring.room_key() == b"o" * wiring.ROOM_KEY_MIN_BYTES

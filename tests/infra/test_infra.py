@@ -12,7 +12,7 @@ import hcl2
 import pytest
 
 import app as application
-from chalicelib import errors, settings
+from chalicelib import errors, settings, wiring
 from deploy import stage
 from infra import stage_config
 from local import resources
@@ -427,6 +427,8 @@ ALARMS = {
     "ses_complaint_rate": "AWS/SES",
     "late_refunds": "FlashSale",
     "holds_dlq_depth": "AWS/SQS",
+    "room_ticks_dlq_depth": "AWS/SQS",
+    "room_ticks_late": None,
 }
 
 
@@ -447,6 +449,7 @@ def test_alarms_wake_the_ops_topic(core: dict[str, Any], app_module: dict[str, A
         "mailer": "${local.mailer_function}",
         "feedback": "${local.feedback_function}",
         "release": "${local.release_function}",
+        "rooms": "${local.admit_function}",
     }
     assert alarms["dlq_depth"]["threshold"] == 0
     assert alarms["stream_iterator_age"]["metric_name"] == "IteratorAge"
@@ -509,7 +512,8 @@ def test_dashboard_shows_every_signal_of_a_sale(app_module: dict[str, Any]) -> N
         '"IteratorAge"', '"ApproximateNumberOfMessagesVisible"', '"BlockedRequests"',
         '"ApproximateAgeOfOldestMessage"', '"<mail_queue>"', '"<mail_dlq>"', '"<mailer_function>"',
         '"AWS/SES", "Send"', '"AWS/SES", "Delivery"', '"Reputation.BounceRate"',
-        '"Reputation.ComplaintRate"',
+        '"Reputation.ComplaintRate"', '"<room_ticks>"', '"<room_ticks_dlq>"', '"<admit_function>"',
+        '"ApproximateNumberOfMessagesDelayed"',
     ):  # fmt: skip
         assert signal in text, signal
     assert all(w["type"] == "metric" and w["properties"]["metrics"] for w in body["widgets"])
@@ -931,7 +935,8 @@ def test_stripe_secrets_are_ssm_securestrings_terraform_never_writes_again(
     core: dict[str, Any],
 ) -> None:
     parameters = core["resource"]["aws_ssm_parameter"]
-    assert set(parameters) == {"stripe_secret_key", "stripe_webhook_secret"}
+    # Stripe's two, and the waiting rooms' signing key (its own test below).
+    assert set(parameters) == {"stripe_secret_key", "stripe_webhook_secret", "room_signing_key"}
     names = {
         "stripe_secret_key": ("/flashsale/${var.stage}/stripe/secret-key", "STRIPE_SECRET_KEY"),
         "stripe_webhook_secret": (
@@ -1178,3 +1183,174 @@ def test_the_shop_s_pages_may_load_stripe_js_and_its_card_frames(edge: dict[str,
     assert "https://*.amazoncognito.com" in directives["connect-src"]  # sign-in still works
     assert directives["frame-ancestors"] == {"'none'"}
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+
+
+# --- Waiting rooms (docs/waiting-room.md) ------------------------------------------
+
+ROOMS_FUNCTION = "admit_shoppers"
+
+
+def test_tick_queue_outlasts_an_admitter_run_and_dead_letters_after_three_tries(
+    core: dict[str, Any],
+) -> None:
+    queues = core["resource"]["aws_sqs_queue"]
+    ticks, dlq = queues["room_ticks"], queues["room_ticks_dlq"]
+    assert ticks["name"] == "${local.name}-room-ticks"
+    assert dlq["name"] == "${local.name}-room-ticks-dlq"
+    # The emulator's queues have the deployed names (local/resources.py).
+    assert resources.ROOMS_QUEUE == "flashsale-local-room-ticks"
+    assert resources.ROOMS_DLQ == "flashsale-local-room-ticks-dlq"
+    # Six times the admitter's Lambda timeout, read from .chalice/config.json.
+    assert ticks["visibility_timeout_seconds"] == "${local.admit_timeout * 6}"
+    assert core["locals"]["admit_timeout"] == (
+        f"${{local.chalice.stages[var.stage].lambda_functions.{ROOMS_FUNCTION}.lambda_timeout}}"
+    )
+    for name in DEPLOYED_STAGES:
+        function = CHALICE_CONFIG["stages"][name]["lambda_functions"][ROOMS_FUNCTION]
+        assert (function["lambda_memory_size"], function["lambda_timeout"]) == (256, 60)
+        assert function["iam_policy_file"] == f"policy-{name}-rooms.json"
+        assert 6 * function["lambda_timeout"] <= 43200  # SQS's longest visibility timeout
+    assert ticks["redrive_policy"] == (
+        "${jsonencode({deadLetterTargetArn = aws_sqs_queue.room_ticks_dlq.arn, "
+        "maxReceiveCount = local.room_ticks_max_receive})}"
+    )
+    assert core["locals"]["room_ticks_max_receive"] == 3
+    # A tick's message is delayed at most SQS's 15 minutes; the DLQ keeps longer.
+    assert 900 < ticks["message_retention_seconds"] < dlq["message_retention_seconds"] == 1209600
+    assert ticks.get("delay_seconds", 0) == 0  # each tick carries its own DelaySeconds
+    for queue in (ticks, dlq):
+        assert queue["kms_master_key_id"] == "${aws_kms_key.data.arn}"
+    assert 60 <= ticks["kms_data_key_reuse_period_seconds"] <= 86400
+    outputs = core["output"]
+    assert outputs["rooms_table"]["value"] == "${aws_dynamodb_table.rooms.name}"
+    assert outputs["rooms_queue_url"]["value"] == "${aws_sqs_queue.room_ticks.url}"
+    assert outputs["rooms_queue_arn"]["value"] == "${aws_sqs_queue.room_ticks.arn}"
+    assert outputs["rooms_dlq_arn"]["value"] == "${aws_sqs_queue.room_ticks_dlq.arn}"
+
+
+def test_room_signing_key_is_a_securestring_the_app_refuses_until_the_operator_sets_it(
+    core: dict[str, Any],
+) -> None:
+    parameter = core["resource"]["aws_ssm_parameter"]["room_signing_key"]
+    name = "/flashsale/${var.stage}/rooms/signing-key"
+    assert parameter["name"] == name
+    assert parameter["type"] == "SecureString"
+    assert parameter["key_id"] == "${aws_kms_key.data.arn}"
+    # A placeholder the operator overwrites; Terraform then leaves it alone...
+    assert parameter["value"] == "${local.room_key_placeholder}"
+    assert parameter["lifecycle"] == [{"ignore_changes": ["value"]}]
+    # ...and the app refuses to sign with (a 503 BUSY until the real key is there).
+    placeholder = core["locals"]["room_key_placeholder"]
+    assert placeholder == wiring.ROOM_KEY_PLACEHOLDER
+    assert len(placeholder.encode()) < wiring.ROOM_KEY_MIN_BYTES
+    # The stage config carries the parameter's name, never a key.
+    output = "room_signing_key_parameter"
+    assert core["output"][output]["value"] == "${aws_ssm_parameter.room_signing_key.name}"
+    assert stage_config.MAPPING["ROOM_SIGNING_KEY_PARAMETER"] == output
+    for stage_ in DEPLOYED_STAGES:
+        env = CHALICE_CONFIG["stages"][stage_]["environment_variables"]
+        assert env["ROOM_SIGNING_KEY_PARAMETER"] == name.replace("${var.stage}", stage_)
+        assert "ROOM_SIGNING_KEY" not in env
+    # The local stage's key is long enough to be accepted, and nobody's secret.
+    local_key = CHALICE_CONFIG["stages"]["local"]["environment_variables"]["ROOM_SIGNING_KEY"]
+    assert len(local_key.encode()) >= wiring.ROOM_KEY_MIN_BYTES
+    assert "not-a-secret" in local_key
+
+
+def test_stage_config_writes_the_rooms_settings() -> None:
+    wanted = {
+        "ROOMS_TABLE": "rooms_table",
+        "ROOMS_QUEUE_URL": "rooms_queue_url",
+        "ROOM_SIGNING_KEY_PARAMETER": "room_signing_key_parameter",
+    }
+    assert wanted.items() <= stage_config.MAPPING.items()
+    outputs = {name: {"value": f"value-of-{name}"} for name in stage_config.MAPPING.values()}
+    outputs |= {
+        "rooms_table": {"value": "flashsale-prod-rooms"},
+        "rooms_queue_url": {
+            "value": "https://sqs.us-east-1.amazonaws.com/111122223333/flashsale-prod-room-ticks"
+        },
+        "room_signing_key_parameter": {"value": "/flashsale/prod/rooms/signing-key"},
+    }
+    env = stage_config.apply({"stages": {"prod": {}}}, "prod", outputs)["stages"]["prod"][
+        "environment_variables"
+    ]
+    assert env["ROOMS_TABLE"] == "flashsale-prod-rooms"
+    assert env["ROOMS_QUEUE_URL"].endswith("/flashsale-prod-room-ticks")
+    assert env["ROOM_SIGNING_KEY_PARAMETER"] == "/flashsale/prod/rooms/signing-key"
+    assert "ROOM_SIGNING_KEY" not in env
+    for name in DEPLOYED_STAGES:
+        env = CHALICE_CONFIG["stages"][name]["environment_variables"]
+        assert env["ROOMS_TABLE"] == f"flashsale-{name}-rooms"
+        assert env["ROOMS_QUEUE_URL"].endswith(f"/000000000000/flashsale-{name}-room-ticks")
+
+
+def test_rooms_mapping_ticks_on_time_reports_item_failures_and_is_capped(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    mapping = app_module["resource"]["aws_lambda_event_source_mapping"][ROOMS_FUNCTION]
+    data = app_module["data"]
+    assert mapping["event_source_arn"] == "${data.aws_sqs_queue.room_ticks.arn}"
+    assert (
+        data["aws_sqs_queue"]["room_ticks"]["name"]
+        == core["resource"]["aws_sqs_queue"]["room_ticks"]["name"]
+    )
+    assert mapping["function_name"] == f"${{data.aws_lambda_function.{ROOMS_FUNCTION}.arn}}"
+    assert data["aws_lambda_function"][ROOMS_FUNCTION]["function_name"] == (
+        f"${{local.name}}-{ROOMS_FUNCTION}"
+    )
+    assert stage.function_name("prod", ROOMS_FUNCTION) == "flashsale-prod-admit_shoppers"
+    assert mapping["batch_size"] == 10
+    # No batching window: a tick is due a second after the last, and waits on
+    # nothing but its own delay.
+    assert mapping["maximum_batching_window_in_seconds"] == 0
+    # The handler answers Powertools' partial batch response: only this makes
+    # Lambda retry just the failed ticks.
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["scaling_config"] == [{"maximum_concurrency": "${var.rooms_max_concurrency}"}]
+    concurrency = app_module["variable"]["rooms_max_concurrency"]
+    assert 2 <= concurrency["default"] <= 1000  # AWS's bounds
+    assert app_module["output"]["rooms_mapping_uuid"]["value"] == (
+        "${aws_lambda_event_source_mapping.admit_shoppers.uuid}"
+    )
+    # Chalice must not make a mapping of its own; the function is a plain
+    # lambda_function of that name.
+    assert ROOMS_FUNCTION in application.app.handler_map
+    assert [s for s in application.app.event_sources if s.name == ROOMS_FUNCTION] == []
+
+
+def test_rooms_alarms_watch_the_tick_dlq_late_ticks_and_the_admitter(
+    core: dict[str, Any], app_module: dict[str, Any]
+) -> None:
+    alarms = app_module["resource"]["aws_cloudwatch_metric_alarm"]
+    locals_ = app_module["locals"]
+    queues = core["resource"]["aws_sqs_queue"]
+    dlq = alarms["room_ticks_dlq_depth"]
+    assert (dlq["metric_name"], dlq["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    assert dlq["comparison_operator"] == "GreaterThanThreshold"
+    assert dlq["dimensions"] == {"QueueName": "${local.room_ticks_dlq_name}"}
+    assert locals_["room_ticks_dlq_name"] == queues["room_ticks_dlq"]["name"]
+    # Late ticks: the tick queue's oldest message, counted while ticks are due
+    # or running (a tick delayed until a sale's start is not late).
+    late = alarms["room_ticks_late"]
+    assert late["threshold"] == "${var.room_ticks_late_alarm_seconds}"
+    assert 10 <= app_module["variable"]["room_ticks_late_alarm_seconds"]["default"] <= 60
+    assert late["comparison_operator"] == "GreaterThanThreshold"
+    queries = {q["id"]: q for q in late["metric_query"]}
+    (shown,) = [q for q in queries.values() if q.get("return_data")]
+    assert shown["expression"] == "IF(ready + running > 0, age, 0)"
+    wanted = {
+        "age": "ApproximateAgeOfOldestMessage",
+        "ready": "ApproximateNumberOfMessagesVisible",
+        "running": "ApproximateNumberOfMessagesNotVisible",
+    }
+    for id_, metric_name in wanted.items():
+        (metric,) = queries[id_]["metric"]
+        assert (metric["namespace"], metric["metric_name"]) == ("AWS/SQS", metric_name)
+        assert metric["dimensions"] == {"QueueName": "${local.room_ticks_queue_name}"}
+        assert (metric["stat"], metric["period"]) == ("Maximum", 60)
+    assert locals_["room_ticks_queue_name"] == "${data.aws_sqs_queue.room_ticks.name}"
+    assert alarms["function_errors"]["for_each"]["rooms"] == "${local.admit_function}"
+    assert locals_["admit_function"] == (
+        f"${{data.aws_lambda_function.{ROOMS_FUNCTION}.function_name}}"
+    )

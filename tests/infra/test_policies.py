@@ -1,14 +1,16 @@
 """Each deployed function's hand-written IAM policy allows every AWS call that
 function's code makes (recorded while the code runs), and nothing it does not
-need: the API cannot publish and only sends to the holds queue, the notifier
-cannot write the catalog, the mailer only reads orders, marks them and sends
-through SES, the release function only releases holds."""
+need: the API cannot publish and only sends to the holds and tick queues, the
+notifier cannot write the catalog, the mailer only reads orders, marks them and
+sends through SES, the release function only releases holds, the admitter only
+ranks and admits in the rooms table."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from botocore.config import Config
 
 import app as application
-from chalicelib import aws, settings
+from chalicelib import aws, instants, settings
 from deploy import stage as stages
 from local import resources
 from local.delivery import StreamPoller
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 FUNCTIONS = (
     "api_handler", "notify_orders", "send_emails", "record_email_feedback", "release_holds",
+    "admit_shoppers",
 )  # fmt: skip
 POLICY_NAMES = {
     "api_handler": "api",
@@ -35,6 +38,7 @@ POLICY_NAMES = {
     "send_emails": "mail",
     "record_email_feedback": "feedback",
     "release_holds": "holds",
+    "admit_shoppers": "rooms",
 }
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -49,7 +53,9 @@ Need = tuple[str, str]
 @pytest.fixture(scope="module")
 def recorded() -> Iterator[dict[str, list[Call]]]:
     """Every API call each function's code makes through the app's own clients:
-    the API during a full shopping scenario, then the notifier on its stream."""
+    the API during a full shopping scenario (a waiting room's included, with the
+    admitter's ticks delivered as its mapping would), then the notifier on its
+    stream."""
     from chalice.test import Client
     from moto import mock_aws
 
@@ -73,7 +79,8 @@ def recorded() -> Iterator[dict[str, list[Call]]]:
             # The app's clients (the order loop's and the mailer's SES have
             # botocore's retries off).
             for service, retries in (
-                ("dynamodb", True), ("dynamodb", False), ("sns", True), ("ses", False)
+                ("dynamodb", True), ("dynamodb", False), ("sns", True), ("ses", False),
+                ("sqs", True),
             ):  # fmt: skip
                 aws.client(service, retries=retries).meta.events.register(
                     f"provide-client-params.{service}.*",
@@ -102,8 +109,42 @@ def recorded() -> Iterator[dict[str, list[Call]]]:
             shop.request("GET", "/admin/sales/p1/orders?userId=alice")
             shop.request("GET", f"/admin/sales/p1/orders?orderId={order['orderId']}")
             shop.request("POST", "/admin/sales/p2/end")
-            wiring.refusals().flush(force=True)
             sqs = boto3.client("sqs")
+            # A waiting room (docs/waiting-room.md): opened by its first poll,
+            # joined twice, its ticks run by admit_shoppers, a pass spent on an
+            # order, the list page, the operator's view and live rate.
+            ticks = QueuePoller(sqs, resources.create_room_ticks(sqs), application.admit_shoppers)
+            real_now, ahead = instants.now, [timedelta(0)]
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(instants, "now", lambda: real_now() + ahead[0])
+                shop.put_product(
+                    "drop", shards=2, stock=20, waitingRoom={"ratePerSecond": 5, "passSeconds": 60}
+                )
+                shop.request("GET", "/products/drop/queue")
+                ticket = shop.request("POST", "/products/drop/queue", {"userId": "erin"})
+                shop.request("POST", "/products/drop/queue", {"userId": "erin"})
+                ahead[0] = timedelta(seconds=3)  # past the start's settle window
+                current = calls["admit_shoppers"]
+                ticks.drain()
+                current = calls["api_handler"]
+                wiring.rooms()._cached.clear()  # what the next poll reads
+                place = shop.request(
+                    "GET", f"/products/drop/queue/me?ticket={ticket.json_body['ticket']}"
+                ).json_body
+                assert place["status"] == "ADMITTED", place
+                bought = shop.order(
+                    {
+                        "userId": "erin",
+                        "productId": "drop",
+                        "quantity": 1,
+                        "admissionPass": place["pass"],
+                    }
+                )
+                assert bought.status_code == 201, bought.body
+                shop.request("GET", "/products/drop/queue/entries?page=0")
+                shop.request("GET", "/admin/rooms/drop")
+                shop.request("PUT", "/admin/rooms/drop", {"ratePerSecond": 8})
+            wiring.refusals().flush(force=True)
             resources.create_topic(boto3.client("sns"))
             queue = resources.create_mail(
                 boto3.client("ses"), sqs, boto3.client("sns"), settings.load()
@@ -159,6 +200,13 @@ def needs(call: Call, stage: str) -> set[Need]:
             ("kms:GenerateDataKey", KEY),
             ("kms:Decrypt", KEY),
         }
+    if service == "sqs" and operation == "SendMessage":
+        return {
+            ("sqs:SendMessage", queue_arn(params["QueueUrl"], stage)),
+            # The queues are encrypted with the stage's key.
+            ("kms:GenerateDataKey", KEY),
+            ("kms:Decrypt", KEY),
+        }
     if operation == "TransactWriteItems":
         # IAM has no TransactWriteItems action: each item needs its own.
         return {
@@ -167,7 +215,7 @@ def needs(call: Call, stage: str) -> set[Need]:
             for item in params["TransactItems"]
             for kind, spec in item.items()
         }  # fmt: skip
-    if operation == "BatchGetItem":
+    if operation in ("BatchGetItem", "BatchWriteItem"):
         return {
             (f"dynamodb:{operation}", table_arn(table, stage)) for table in params["RequestItems"]
         }
@@ -177,8 +225,21 @@ def needs(call: Call, stage: str) -> set[Need]:
     return {(f"dynamodb:{operation}", resource)}
 
 
+def queue_arn(url: str, stage: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{stage_name(url.rsplit('/', 1)[1], stage)}"
+
+
 def holds_queue(stage: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-holds"
+
+
+def ticks_queue(stage: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-room-ticks"
+
+
+def room_key_parameter(stage: str) -> str:
+    """The signing key's SSM SecureString (infra/core/rooms.tf), as IAM names it."""
+    return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/flashsale/{stage}/rooms/signing-key"
 
 
 def stripe_parameters(stage: str) -> set[str]:
@@ -198,11 +259,14 @@ def contract_needs(stage: str, function: str) -> set[Need]:
     on again, releases in one transaction (the order, the stock items the units
     came from, the purchase count) and cancels the PaymentIntent (the secret
     key). The queue and the SecureStrings are under the stage's key: sending
-    takes a data key, reading decrypts."""
+    takes a data key, reading decrypts. The local stage signs waiting-room
+    tickets and passes with a key from its environment: deployed, the API reads
+    it from its SecureString (decrypted with the stage's key)."""
     secrets = {("ssm:GetParameter", arn) for arn in stripe_parameters(stage)}
     key = {("kms:GenerateDataKey", KEY), ("kms:Decrypt", KEY)}
     if function == "api_handler":
-        return secrets | key | {("sqs:SendMessage", holds_queue(stage))}
+        room_key = {("ssm:GetParameter", room_key_parameter(stage))}
+        return secrets | room_key | key | {("sqs:SendMessage", holds_queue(stage))}
     if function == "notify_orders":
         return {("sqs:SendMessage", holds_queue(stage))}
     if function == "release_holds":
@@ -220,7 +284,8 @@ def contract_needs(stage: str, function: str) -> set[Need]:
 def runtime_needs(stage: str, function: str) -> set[Need]:
     """What Lambda itself does with the function's role: logs and X-Ray, for the
     notifier its stream mapping and the mapping's on-failure destination, for the
-    mailer its queue, for the feedback handler its on-failure destination."""
+    mailer and the admitter their queues, for the feedback handler its on-failure
+    destination."""
     # Lambda logs to /aws/lambda/<function name>; the API function's is <app>-<stage>.
     name = stages.function_name(stage, function)
     log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}"
@@ -241,9 +306,10 @@ def runtime_needs(stage: str, function: str) -> set[Need]:
             ("kms:GenerateDataKey", KEY),
             ("kms:Decrypt", KEY),
         }
-    if function == "send_emails":
-        # Its event source mapping reads the mail queue with the function's role.
-        queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-mail"
+    if function in ("send_emails", "admit_shoppers"):
+        # Its event source mapping reads its queue with the function's role.
+        name = "mail" if function == "send_emails" else "room-ticks"
+        queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-{name}"
         return common | {
             ("sqs:ReceiveMessage", queue),
             ("sqs:DeleteMessage", queue),
@@ -317,6 +383,9 @@ def test_policy_allows_every_call_the_function_makes(
             ("dynamodb", "GetItem"),
             ("dynamodb", "Scan"),
             ("dynamodb", "Query"),
+            ("dynamodb", "PutItem"),
+            ("dynamodb", "UpdateItem"),
+            ("sqs", "SendMessage"),
         },
         "notify_orders": {
             ("dynamodb", "GetItem"),
@@ -328,6 +397,15 @@ def test_policy_allows_every_call_the_function_makes(
         "record_email_feedback": {("dynamodb", "PutItem")},
         # No Stripe in this scenario to place a hold with: contract_needs stands in.
         "release_holds": set(),
+        "admit_shoppers": {
+            ("dynamodb", "UpdateItem"),
+            ("dynamodb", "GetItem"),
+            ("dynamodb", "BatchGetItem"),
+            ("dynamodb", "Query"),
+            ("dynamodb", "BatchWriteItem"),
+            ("dynamodb", "PutItem"),
+            ("sqs", "SendMessage"),
+        },
     }
     assert covered[function] <= operations
     statements = policy(stage, function)
@@ -379,18 +457,24 @@ def test_the_api_cannot_publish_nor_read_a_queue_and_the_notifier_cannot_write_t
         assert not any(
             any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in s["Action"]) for s in api
         ), action
-    # It sends to the holds queue only: not the mail queue, nor any dead-letter queue.
+    # It sends to the holds and tick queues only: not the mail queue, nor any
+    # dead-letter queue.
     assert allows(api, "sqs:SendMessage", holds_queue(stage))
-    for queue in ("mail", "mail-dlq", "notify-dlq", "holds-dlq", "email-feedback-dlq"):
+    assert allows(api, "sqs:SendMessage", ticks_queue(stage))
+    for queue in (
+        "mail", "mail-dlq", "notify-dlq", "holds-dlq", "email-feedback-dlq", "room-ticks-dlq",
+    ):  # fmt: skip
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-{queue}"
         assert not allows(api, "sqs:SendMessage", arn), queue
-    # Stripe's two parameters, and no other of the stage's (nor the other stage's).
-    for arn in stripe_parameters(stage):
+    # Stripe's two parameters and the rooms' signing key, and no other of the
+    # stage's (nor the other stage's).
+    for arn in (*stripe_parameters(stage), room_key_parameter(stage)):
         assert allows(api, "ssm:GetParameter", arn)
     other = "prod" if stage == "dev" else "dev"
     for arn in (
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/flashsale/{stage}/other",
         *stripe_parameters(other),
+        room_key_parameter(other),
     ):
         assert not allows(api, "ssm:GetParameter", arn), arn
     products = table_arn("flashsale-local-products", stage)
@@ -418,6 +502,13 @@ def test_stage_config_gives_each_function_its_policy_and_the_stage_names(stage: 
     ):
         assert table.startswith(f"flashsale-{stage}-")
     assert stage_settings.order_topic_arn.endswith(f":flashsale-{stage}-order-placed")
+    # Waiting rooms: the stage's table and tick queue, and the signing key's
+    # parameter name, never a key.
+    assert stage_settings.rooms_table == f"flashsale-{stage}-rooms"
+    assert stage_settings.rooms_queue_url.endswith(f"/flashsale-{stage}-room-ticks")
+    assert stage_settings.room_signing_key is None
+    assert stage_settings.room_signing_key_parameter == f"/flashsale/{stage}/rooms/signing-key"
+    assert "ROOM_SIGNING_KEY" not in config["environment_variables"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -456,6 +547,47 @@ def test_the_release_function_releases_holds_and_nothing_else(stage: str) -> Non
     assert name == f"flashsale-{stage}-release_holds"
     assert allows(
         release,
+        "logs:PutLogEvents",
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}:log-stream:x",
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_admitter_ranks_and_admits_and_nothing_else(stage: str) -> None:
+    admitter = policy(stage, "admit_shoppers")
+    queue = ticks_queue(stage)
+    # The mapping reads the tick queue with this role; each tick sends the next.
+    for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "SendMessage"):
+        assert allows(admitter, f"sqs:{action}", queue)
+    assert not allows(admitter, "sqs:SendMessage", f"{queue}-dlq")  # SQS's redrive, not ours
+    assert not allows(admitter, "sqs:SendMessage", holds_queue(stage))
+    rooms = table_arn("flashsale-local-rooms", stage)
+    for action in ("UpdateItem", "PutItem", "BatchWriteItem", "Query"):
+        assert allows(admitter, f"dynamodb:{action}", rooms)
+    assert allows(admitter, "dynamodb:Query", f"{rooms}/index/arrival-index")
+    for action in ("DeleteItem", "Scan"):
+        assert not allows(admitter, f"dynamodb:{action}", rooms)
+    # It reads the stock and the room's settings, and writes no product.
+    products = table_arn("flashsale-local-products", stage)
+    assert allows(admitter, "dynamodb:GetItem", products)
+    assert allows(admitter, "dynamodb:BatchGetItem", products)
+    for action in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Scan", "Query"):
+        assert not allows(admitter, f"dynamodb:{action}", products), action
+    for table in ("orders", "purchases", "sales-stats", "suppressions"):
+        assert not any(
+            allows(admitter, action, table_arn(f"flashsale-local-{table}", stage))
+            for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
+        ), table
+    # It signs nothing (the API hands out tickets and passes): no key to read.
+    for service_action in ("sns:Publish", "ses:SendEmail", "ssm:GetParameter"):
+        assert not any(
+            any(fnmatch.fnmatchcase(service_action.lower(), a.lower()) for a in s["Action"])
+            for s in admitter
+        ), service_action
+    name = stages.function_name(stage, "admit_shoppers")
+    assert name == f"flashsale-{stage}-admit_shoppers"
+    assert allows(
+        admitter,
         "logs:PutLogEvents",
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}:log-stream:x",
     )
