@@ -47,7 +47,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/admin/sales/{productId}/orders.csv"): (None, None, {}),
     # Waiting rooms (docs/waiting-room.md).
     ("GET", "/products/{productId}/queue"): (None, None, {}),
-    ("POST", "/products/{productId}/queue"): (contract.JoinBody, None, {}),
+    ("POST", "/products/{productId}/queue/join"): (contract.JoinBody, None, {}),
     ("GET", "/products/{productId}/queue/me"): (None, contract.TicketQuery, {}),
     ("GET", "/products/{productId}/queue/entries"): (None, contract.EntriesQuery, {}),
     ("GET", "/admin/rooms/{productId}"): (None, None, {}),
@@ -57,7 +57,7 @@ ROUTES: dict[tuple[str, str], Route] = {
 OPTIONAL_BODIES = {
     ("POST", "/orders/{orderId}/cancel"),
     ("POST", "/admin/sales/{productId}/end"),
-    ("POST", "/products/{productId}/queue"),
+    ("POST", "/products/{productId}/queue/join"),
 }
 ERROR = {
     "type": "object",

@@ -116,7 +116,7 @@ def run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     stack.reset()
 
     def join(i: int) -> int:
-        reply = stack.api("POST", queue, {"userId": shoppers[i]})
+        reply = stack.api("POST", f"{queue}/join", {"userId": shoppers[i]})
         if reply.status == 201:
             tickets[i], entries[i] = reply.body["ticket"], reply.body["entryId"]
         return reply.status

@@ -331,7 +331,7 @@ class PayBody(Body):
 
 
 class JoinBody(Body):
-    """POST /products/{productId}/queue (the local stage names the shopper here)"""
+    """POST /products/{productId}/queue/join (the local stage names the shopper here)"""
 
     user_id: Id | None = None
 

@@ -34,8 +34,11 @@ def queue_state(productId: str) -> Response:
     return Response(wiring.rooms().public(_product_id(productId)), headers=CATALOG_CACHE)
 
 
+# Joining has a path of its own: the edge caches the queue's public state by path
+# (one copy for everyone, no Authorization in its key), so a POST to the same path
+# would reach the API without the shopper's token.
 @rooms.route(
-    "/products/{productId}/queue",
+    "/products/{productId}/queue/join",
     methods=["POST"],
     content_types=ANY,
     authorizer=SIGNED_IN,

@@ -241,7 +241,7 @@ it("joins a product's waiting room over the real client and keeps the ticket for
       return reply({ productId: "drop", phase: "PREQUEUE", commitment: "ab12", seed: null, digest: null, preCount: null,
         queueLength: 0, admittedThrough: 0, ratePerSecond: 20, unitsLeft: 1000, pages: 0, pollAfterSeconds: 15,
         startsAt: product.saleStartsAt, updatedAt: "2026-12-07T10:00:00Z" });
-    if (path === "/products/drop/queue" && init.method === "POST")
+    if (path === "/products/drop/queue/join" && init.method === "POST")
       return reply({ ticket: "t-1", entryId: "e-1", rank: null, status: "WAITING" }, 201);
     return reply({ code: "NOT_FOUND", message: path }, 404);
   });
@@ -251,7 +251,7 @@ it("joins a product's waiting room over the real client and keeps the ticket for
   await userEvent.setup().click(await screen.findByRole("button", { name: "Join the queue for Sneaker drop" }));
   expect(await screen.findByTestId("queue-message")).toHaveTextContent("You're in the queue.");
   const join = fetch.mock.calls.find(([, init]) => init.method === "POST");
-  expect(join[0]).toBe("http://shop/products/drop/queue");
+  expect(join[0]).toBe("http://shop/products/drop/queue/join");
   expect(JSON.parse(join[1].body)).toEqual({ userId: "dana@example.com" });
   expect(screen.queryByRole("button", { name: "Buy Sneaker drop" })).not.toBeInTheDocument();
 

@@ -27,7 +27,7 @@ describe("the waiting room's calls", () => {
     const fetch = vi.fn(async () => response(201, joined));
     const answer = await createApi("http://shop", fetch, () => "id-token").joinQueue("p1", "alice");
     const [url, init] = fetch.mock.calls[0];
-    expect(url).toBe("http://shop/products/p1/queue");
+    expect(url).toBe("http://shop/products/p1/queue/join");
     expect(init.method).toBe("POST");
     expect(init.headers).toEqual({ "Content-Type": "application/json", Authorization: "id-token" });
     expect(JSON.parse(init.body)).toEqual({ userId: "alice" });

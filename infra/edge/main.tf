@@ -149,6 +149,32 @@ resource "aws_cloudfront_cache_policy" "catalog" {
   }
 }
 
+# The waiting room's list of the frozen pre-queue (docs/waiting-room.md): fixed
+# once published, so an edge keeps each page as long as the API says (a day).
+resource "aws_cloudfront_cache_policy" "room_list" {
+  name        = "${local.name}-room-list"
+  comment     = "GET /products/{id}/queue/entries?page=n: immutable pages"
+  min_ttl     = 0
+  default_ttl = 60
+  max_ttl     = 86400
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip   = true
+    enable_accept_encoding_brotli = true
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "whitelist"
+      query_strings {
+        items = ["page"]
+      }
+    }
+  }
+}
+
 resource "aws_cloudfront_response_headers_policy" "security" {
   name = "${local.name}-security-headers"
   security_headers_config {
@@ -248,6 +274,31 @@ resource "aws_cloudfront_distribution" "shop" {
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
     cache_policy_id            = aws_cloudfront_cache_policy.catalog.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+  }
+
+  # A waiting room's public state: the same for every shopper, so one copy a
+  # second per edge answers the whole crowd's polls (docs/waiting-room.md).
+  # Joining (POST .../queue/join) has a path of its own and is not cached.
+  ordered_cache_behavior {
+    path_pattern               = "/${var.api_stage_name}/products/*/queue"
+    target_origin_id           = local.api_origin
+    viewer_protocol_policy     = "https-only"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = aws_cloudfront_cache_policy.catalog.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+  }
+
+  ordered_cache_behavior {
+    path_pattern               = "/${var.api_stage_name}/products/*/queue/entries"
+    target_origin_id           = local.api_origin
+    viewer_protocol_policy     = "https-only"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = aws_cloudfront_cache_policy.room_list.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
   }
 

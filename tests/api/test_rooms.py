@@ -62,7 +62,7 @@ class Room:
 
     def join(self, shopper: str) -> Any:
         response = self.shop.request(
-            "POST", f"/products/{self.product_id}/queue", {"userId": shopper}
+            "POST", f"/products/{self.product_id}/queue/join", {"userId": shopper}
         )
         if response.status_code in (200, 201):
             self.tickets[shopper] = response.json_body["ticket"]

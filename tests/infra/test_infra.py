@@ -1354,3 +1354,38 @@ def test_rooms_alarms_watch_the_tick_dlq_late_ticks_and_the_admitter(
     assert locals_["admit_function"] == (
         f"${{data.aws_lambda_function.{ROOMS_FUNCTION}.function_name}}"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "policy"),
+    [
+        # The room's public state: one copy a second per edge for the whole crowd.
+        ("/api/products/drop/queue", "GET", "${aws_cloudfront_cache_policy.catalog.id}"),
+        # The frozen list's pages, by page number.
+        ("/api/products/drop/queue/entries", "GET", "${aws_cloudfront_cache_policy.room_list.id}"),
+        # A shopper's own calls carry the token: never cached, every header through.
+        (
+            "/api/products/drop/queue/join",
+            "POST",
+            "${data.aws_cloudfront_cache_policy.disabled.id}",
+        ),
+        ("/api/products/drop/queue/me", "GET", "${data.aws_cloudfront_cache_policy.disabled.id}"),
+    ],
+)
+def test_cloudfront_caches_a_rooms_public_reads_and_never_a_shoppers_own(
+    edge: dict[str, Any], path: str, method: str, policy: str
+) -> None:
+    distribution = edge["resource"]["aws_cloudfront_distribution"]["shop"]
+    behavior = _cloudfront_behavior(distribution, path)
+    assert behavior["target_origin_id"] == "${local.api_origin}"
+    assert method in behavior["allowed_methods"]
+    assert behavior["cache_policy_id"] == policy
+    if policy == "${data.aws_cloudfront_cache_policy.disabled.id}":
+        assert behavior["origin_request_policy_id"] == (
+            "${aws_cloudfront_origin_request_policy.api.id}"
+        )
+    else:
+        assert "POST" not in behavior["allowed_methods"]
+    pages = edge["resource"]["aws_cloudfront_cache_policy"]["room_list"]
+    keyed = pages["parameters_in_cache_key_and_forwarded_to_origin"][0]["query_strings_config"][0]
+    assert keyed["query_strings"][0]["items"] == ["page"]

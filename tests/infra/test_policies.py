@@ -121,8 +121,8 @@ def recorded() -> Iterator[dict[str, list[Call]]]:
                     "drop", shards=2, stock=20, waitingRoom={"ratePerSecond": 5, "passSeconds": 60}
                 )
                 shop.request("GET", "/products/drop/queue")
-                ticket = shop.request("POST", "/products/drop/queue", {"userId": "erin"})
-                shop.request("POST", "/products/drop/queue", {"userId": "erin"})
+                ticket = shop.request("POST", "/products/drop/queue/join", {"userId": "erin"})
+                shop.request("POST", "/products/drop/queue/join", {"userId": "erin"})
                 ahead[0] = timedelta(seconds=3)  # past the start's settle window
                 current = calls["admit_shoppers"]
                 ticks.drain()

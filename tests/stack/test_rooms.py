@@ -49,7 +49,7 @@ def test_a_waiting_room_admits_in_the_published_order_and_sells_out(stack: Stack
     shoppers = [f"w{n:02d}" for n in range(SHOPPERS)]
 
     def join(shopper: str) -> tuple[str, dict[str, Any]]:
-        reply = stack.api("POST", queue, {"userId": shopper})
+        reply = stack.api("POST", f"{queue}/join", {"userId": shopper})
         assert reply.status == 201, reply.body
         return shopper, reply.body
 
