@@ -301,7 +301,7 @@ def admit_shoppers(event: dict[str, Any], context: Any) -> dict[str, Any]:
         process_partial_response,
     )
 
-    from chalicelib.rooms.service import decode_tick
+    from chalicelib.rooms.admitter import decode_tick
 
     rooms_ = wiring.rooms()
 

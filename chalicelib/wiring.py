@@ -226,7 +226,8 @@ def rooms() -> RoomService:
     """Waiting rooms (docs/waiting-room.md)."""
 
     def build() -> RoomService:
-        from chalicelib.rooms.service import RoomService, TickQueue
+        from chalicelib.rooms.admitter import TickQueue
+        from chalicelib.rooms.service import RoomService
         from chalicelib.rooms.store import RoomStore
 
         settings_ = config()

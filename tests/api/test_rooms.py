@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib import instants, wiring
 from chalicelib.rooms import shuffle
-from chalicelib.rooms.service import SETTLE
+from chalicelib.rooms.admitter import SETTLE
 from local import resources
 from tests.conftest import Shop
 
@@ -313,7 +313,7 @@ def test_an_order_between_the_ticks_reads_never_admits_one_too_many(
     # committed in between was then counted as a used pass but not as a unit
     # gone, and one more shopper was admitted than units were left (found by
     # bench/rooms.py).
-    from chalicelib.rooms import service
+    from chalicelib.rooms import admitter
 
     room.open(stock=2, rate=10)
     for shopper in ("a", "b", "c"):
@@ -321,7 +321,7 @@ def test_an_order_between_the_ticks_reads_never_admits_one_too_many(
     room.start()
     admitted = [s for s in ("a", "b", "c") if room.me(s)["status"] == "ADMITTED"]
     assert len(admitted) == 2
-    real = service.read_product
+    real = admitter.read_product
     placed: list[int] = []
 
     def read_then_an_order_commits(*args: Any, **kwargs: Any) -> Any:
@@ -331,7 +331,7 @@ def test_an_order_between_the_ticks_reads_never_admits_one_too_many(
             placed.append(room.order(buyer, room.me(buyer)["pass"]).status_code)
         return snapshot
 
-    monkeypatch.setattr(service, "read_product", read_then_an_order_commits)
+    monkeypatch.setattr(admitter, "read_product", read_then_an_order_commits)
     room.tick()
     assert placed == [201]
     # One unit left, one pass still out (the other admitted shopper's): nobody more.
