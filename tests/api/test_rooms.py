@@ -379,3 +379,20 @@ def test_rooms_sign_with_the_operator_s_key_from_ssm(room: Room) -> None:
     response = room.join("alice")
     assert response.status_code == 201, response.body
     assert wiring.room_key() == b"o" * wiring.ROOM_KEY_MIN_BYTES
+
+
+def test_a_pass_is_for_its_own_product_only(room: Room) -> None:
+    room.open(stock=5, rate=5)
+    other = Room(room.shop, room.clock, product_id="other-drop")
+    other.open(stock=5, rate=5)
+    room.join("alice")
+    other.join("alice")
+    room.start()
+    other.tick(0)
+    for_drop = room.me("alice")["pass"]
+    assert for_drop
+    # alice's pass for one drop buys nothing of the other, though she is admitted there too.
+    crossed = other.order("alice", for_drop)
+    assert (crossed.status_code, crossed.json_body["code"]) == (403, "ADMISSION_REQUIRED")
+    assert other.order("alice", other.me("alice")["pass"]).status_code == 201
+    assert room.order("alice", for_drop).status_code == 201
