@@ -57,6 +57,13 @@ function renderCheckout({ api = payApi(), order = held, stripe = fakeStripe(), .
 }
 
 const payButton = () => screen.findByRole("button", { name: "Pay $49.00" });
+// The button is there before Stripe.js has loaded and enabled only after: on a
+// busy machine that takes longer than one render, so wait for it.
+const enabledPayButton = async () => {
+  const button = await payButton();
+  await waitFor(() => expect(button).toBeEnabled(), { timeout: 4000 });
+  return button;
+};
 
 it("shows the hold counting down on the server's clock, not the device's", async () => {
   const { api, stripe, loadStripeJs } = renderCheckout();
@@ -64,7 +71,7 @@ it("shows the hold counting down on the server's clock, not the device's", async
   expect(screen.getByText(/Held for you until/)).toHaveTextContent(`Held for you until ${formatClock(held.holdExpiresAt)}`);
   expect(screen.getByRole("heading", { name: "Pay for your order" })).toHaveFocus();
   expect(screen.getByText(/2 × Lamp/)).toHaveTextContent("2 × Lamp, $49.00");
-  expect(await payButton()).toBeEnabled();
+  await enabledPayButton();
   expect(api.paymentsConfig).toHaveBeenCalledTimes(1);
   expect(loadStripeJs).toHaveBeenCalledWith("http://stripe.test/js.stripe.com/v3/");
   expect(stripe.calls.keys).toEqual(["pk_test_local"]);
@@ -122,7 +129,7 @@ it("shows the card's message when it is declined and takes another card while th
   expect(alert.closest("[role=alert]")).toHaveTextContent(
     `Your card wasn't charged. Your card has insufficient funds. You can try another card until ${formatClock(held.holdExpiresAt)}.`,
   );
-  expect(await payButton()).toBeEnabled();
+  await enabledPayButton();
 
   await user.clear(screen.getByLabelText("Card number"));
   await user.type(screen.getByLabelText("Card number"), "4242424242424242");
@@ -207,7 +214,7 @@ it("keeps the hold and the form when card payments are unavailable", async () =>
   await user.click(await payButton());
   const alert = (await screen.findByText(/Card payments aren't available right now/)).closest("[role=alert]");
   expect(alert).toHaveTextContent(`Your units stay held until ${formatClock(held.holdExpiresAt)}; please try again in a moment.`);
-  expect(await payButton()).toBeEnabled();
+  await enabledPayButton();
   expect(screen.getByRole("timer")).toBeInTheDocument();
 });
 
@@ -230,7 +237,7 @@ it("goes back to the form when /pay says the payment was turned down after all",
   await typeCard(user, screen);
   await user.click(await payButton());
   expect(await screen.findByText("Your payment didn't go through.")).toBeInTheDocument();
-  expect(await payButton()).toBeEnabled();
+  await enabledPayButton();
   expect(api.getOrder).not.toHaveBeenCalled();
 });
 
