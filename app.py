@@ -220,7 +220,7 @@ def payments_config() -> Response:
 @app.lambda_function(name="notify_orders")
 def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib import instants
-    from chalicelib.payments.holds import new_holds as hold_checks
+    from chalicelib.payments.holds import watch_stream
     from chalicelib.sales import order_events  # the stream's, not the API's, cold start
 
     # The console's counters first, each order exactly once (marks on the order);
@@ -230,9 +230,9 @@ def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for record in event.get("Records", [])
     )
     wiring.sales_stats().count(*order_events(images))
-    if new := hold_checks(event.get("Records", [])):
-        wiring.hold_queue().watch(new, instants.now())
-    return wiring.notifier().handle_stream(event, context)
+    # A hold whose check SQS did not take comes back alone, not its whole batch.
+    unwatched = watch_stream(wiring.hold_queue, event.get("Records", []), instants.now())
+    return wiring.notifier().handle_stream(event, context, unwatched)
 
 
 # Shopper emails: an SQS queue subscribed to the orders topic feeds this function

@@ -530,3 +530,57 @@ def test_the_check_leaves_a_hold_a_replay_prepared_meanwhile(
     stored = shop.request("GET", f"/orders/{died.order_id}").json_body
     assert stored["status"] == "AWAITING_PAYMENT"
     assert (shop.stock(), shop.purchased("alice")) == (4, 1)
+
+
+class FailingChecks:
+    """SQS taking a batch of hold checks except those of `refused` orders."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.sent: list[str] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        failed = []
+        for entry in Entries:
+            order_id = json.loads(entry["MessageBody"])["orderId"]
+            if order_id in self.refused:
+                failed.append({"Id": entry["Id"], "SenderFault": False, "Code": "InternalError"})
+            else:
+                self.sent.append(order_id)
+        return {"Successful": [], "Failed": failed}
+
+
+def test_a_hold_check_not_sent_fails_only_its_own_stream_record(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: a hold check SQS refused raised, and the whole notify batch
+    # (every confirmation and check in it) came back.
+    import app as application
+    from chalicelib.model import OrderRequest
+
+    resources.create_topic(boto3.client("sns"))
+    shop.put_product(stock=5, **PAY)
+    shop.put_product("p2", stock=5)
+    first = wiring.orders().place(OrderRequest("alice", "p1", 1)).order
+    refused = wiring.orders().place(OrderRequest("bob", "p1", 1)).order
+    instant = shop.order(productId="p2", userId="carol").json_body
+    sqs = FailingChecks({refused.order_id})
+    monkeypatch.setattr(wiring, "hold_queue", lambda: holds.HoldQueue(sqs, "holds-url"))
+    poller = StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+    )
+    records = [r for r in poller._read() if r["eventName"] == "INSERT"]
+    by_order = {r["dynamodb"]["NewImage"]["orderId"]["S"]: r for r in records}
+    # WHEN the notifier gets the batch and one hold's check is refused
+    answer = application.notify_orders({"Records": records}, None)
+    # THEN only that hold's record is reported; the other hold was watched
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": by_order[refused.order_id]["dynamodb"]["SequenceNumber"]}
+        ]
+    }
+    assert sqs.sent == [first.order_id]
+    assert instant["orderId"] in by_order  # and the instant order was in the same batch
