@@ -8,6 +8,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -485,3 +486,21 @@ def test_the_stream_filters_pass_orders_and_cancellations_only(
     text = json.dumps(FILTERS)
     marks = (notifications.PLACED.mark, notifications.CANCELLATION.mark, "statsPlaced")
     assert all(f'"{mark}"' in text for mark in marks)
+
+
+@pytest.mark.parametrize("reason", ["cancelled", "not_prepared", "expired"])
+def test_the_refund_email_says_when_the_hold_was_released(reason: str) -> None:
+    # Regression: it showed holdExpiresAt, minutes after a hold let go early.
+    from decimal import Decimal
+
+    from chalicelib.order_mail import Kind, text
+
+    created = instants.parse("2026-12-07T10:00:00Z")
+    released = created + (timedelta(minutes=10) if reason == "expired" else timedelta(minutes=2))
+    order = Order(
+        "o-1", "late@example.com", "p1", "Lamp", 1, Decimal(20), Decimal(20), "RELEASED",
+        created, hold_expires_at=created + timedelta(minutes=10), released_at=released,
+        release_reason=reason, refunded_at=released + timedelta(minutes=1),
+    )  # fmt: skip
+    lines = text(Kind.REFUNDED, order).splitlines()
+    assert f"Hold ended:   {instants.canonical(released)}" in lines
