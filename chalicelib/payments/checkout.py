@@ -31,7 +31,7 @@ from chalicelib.errors import (
     PaymentFailed,
     PaymentUnavailable,
 )
-from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order, OrderRequest
+from chalicelib.model import AWAITING_PAYMENT, CONFIRMED, RELEASED, Order, OrderRequest
 from chalicelib.orders import queries
 from chalicelib.orders.service import OrderService
 from chalicelib.orders.transactions import (
@@ -55,6 +55,20 @@ from chalicelib.payments.stripe_gateway import (
 from chalicelib.settings import Settings
 
 REFUND = Channel("refund", "checkout", mark="refundedAt", outcome="refundId", lease="refundLease")
+
+
+def spare_refund(intent_id: str) -> Channel:
+    """The refund of a payment on one of an order's spare PaymentIntents, marked
+    on the order apart from the order's own refund (REFUND)."""
+    return Channel(
+        "spare refund",
+        "checkout",
+        mark=f"spareRefundedAt_{intent_id}",
+        outcome=f"spareRefundId_{intent_id}",
+        lease=f"spareRefundLease_{intent_id}",
+    )
+
+
 # A release message may arrive this early (its delay is whole seconds); the
 # release waits the rest. Earlier than this, it is sent on again.
 EARLY_SECONDS = 2.0
@@ -310,16 +324,15 @@ class Checkout:
             order = Order.from_item(stored)
             if order.status == CONFIRMED and order.payment_intent_id == intent_id:
                 return "confirmed already"  # a duplicate event
-            if order.status == CONFIRMED:
-                # A spare intent (cancelled when its race was lost) took money
-                # after all: give it back; the order's own payment stands.
-                self._gateway().refund(intent_id, order_id)
-                observability.count("LateRefunds")
+            if order.payment_intent_id not in (None, intent_id):
+                # A spare intent (one that lost a race to be the order's, or was
+                # replaced after a decline) took money after all: it goes back,
+                # and the order's own payment, whatever becomes of it, stands.
+                self._refund_spare(order_id, intent_id)
                 return "refunded a spare intent"
-            # Released (or cancelled) before the money came, or an intent that
-            # lost a race to be the order's: the money goes back.
+            # Released (or cancelled) before the money came: it goes back.
             late = order._replace(payment_intent_id=intent_id)
-            self._refund(late, late=order.status in (RELEASED, CANCELLED, AWAITING_PAYMENT))
+            self._refund(late, late=order.status == RELEASED)
             return "refunded"
         observability.count("PaymentsConfirmed")
         observability.logger.info("order paid", order_id=order_id)
@@ -443,6 +456,25 @@ class Checkout:
         if late:
             observability.count("LateRefunds")
             observability.logger.warning("late payment refunded", order_id=order.order_id)
+
+    def _refund_spare(self, order_id: str, intent_id: str) -> None:
+        """Refund a payment on a PaymentIntent that is not the order's, once: its
+        own lease and mark on the order, never the order's refund mark (taking
+        that would skip the refund of the order's own payment later)."""
+        channel = spare_refund(intent_id)
+        if not self._ledger.claim(order_id, channel):
+            return  # refunded already
+        try:
+            refund_id = self._gateway().refund(intent_id, order_id)
+        except Unavailable:
+            self._ledger.release(order_id, channel)
+            raise
+        self._ledger.mark(order_id, channel, refund_id)
+        observability.count("Refunds")
+        observability.count("LateRefunds")
+        observability.logger.warning(
+            "spare intent refunded", order_id=order_id, intent_id=intent_id
+        )
 
     # --- helpers ---------------------------------------------------------------------
 

@@ -584,3 +584,40 @@ def test_a_hold_check_not_sent_fails_only_its_own_stream_record(
     }
     assert sqs.sent == [first.order_id]
     assert instant["orderId"] in by_order  # and the instant order was in the same batch
+
+
+def test_a_spare_intents_refund_leaves_the_orders_own_refund_to_come(
+    payments: Payments,
+) -> None:
+    # Regression: refunding a spare PaymentIntent's payment on a hold still
+    # awaiting payment took the order's one refund mark, so when the order was
+    # then paid and cancelled, its own payment was never given back.
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    own = order["payment"]["paymentIntentId"]
+    # GIVEN a spare intent of the hold (one that lost a race to be the order's) paid
+    spare = wiring.gateway().create_intent(
+        order["orderId"],
+        order["amountMinor"],
+        order["currency"],
+        {"userId": order["userId"], "holdExpiresAt": order["holdExpiresAt"]},
+        attempt="lost-race",
+    )
+    payments.stripe.v1.payment_intents.update(
+        spare.intent_id, params={"payment_method": payments.card(GOOD)}
+    )
+    payments.stripe.v1.payment_intents.confirm(spare.intent_id)
+    # WHEN its event comes (twice), then the order is paid and cancelled
+    for _ in range(2):
+        assert payments.event("payment_intent.succeeded", spare.intent_id).status_code == 200
+    assert len(payments.refunds(spare.intent_id)) == 1  # its own mark: once
+    held = shop.request("GET", f"/orders/{order['orderId']}").json_body
+    assert held["status"] == "AWAITING_PAYMENT" and "refund" not in held
+    payments.pay(order["orderId"])
+    payments.event("payment_intent.succeeded", own)
+    cancelled = shop.request("POST", f"/orders/{order['orderId']}/cancel", {})
+    # THEN the order's own payment is refunded too
+    assert cancelled.json_body["status"] == "CANCELLED", cancelled.json_body
+    assert cancelled.json_body["refund"]["reason"] == "cancelled"
+    assert len(payments.refunds(own)) == 1
