@@ -504,3 +504,43 @@ def test_the_refund_email_says_when_the_hold_was_released(reason: str) -> None:
     )  # fmt: skip
     lines = text(Kind.REFUNDED, order).splitlines()
     assert f"Hold ended:   {instants.canonical(released)}" in lines
+
+
+@pytest.mark.parametrize(
+    ("event", "image", "delivered"),
+    [
+        # A hold committed: its check goes on the holds queue.
+        ("INSERT", {"status": {"S": "AWAITING_PAYMENT"}}, True),
+        # Its PaymentIntent recorded, or a released hold: nothing to do.
+        ("MODIFY", {"status": {"S": "AWAITING_PAYMENT"}, "paymentIntentId": {"S": "pi_1"}}, False),
+        ("MODIFY", {"status": {"S": "RELEASED"}, "releasedAt": {"S": "t"}}, False),
+        # A late payment refunded on a released hold: announced once.
+        ("MODIFY", {"status": {"S": "RELEASED"}, "refundedAt": {"S": "t"}}, True),
+        (
+            "MODIFY",
+            {"status": {"S": "RELEASED"}, "refundedAt": {"S": "t"}, "refundNotifiedAt": {"S": "t"}},
+            False,
+        ),
+        # A spare intent's refund marks a hold still awaiting payment: nothing to announce.
+        (
+            "MODIFY",
+            {"status": {"S": "AWAITING_PAYMENT"}, "spareRefundedAt_pi_2": {"S": "t"}},
+            False,
+        ),
+    ],
+)
+def test_the_stream_filters_pass_new_holds_and_refunds_to_announce(
+    event: str, image: dict[str, Any], delivered: bool
+) -> None:
+    from chalicelib import notifications
+    from local.delivery import FILTERS, passes
+
+    record: dict[str, Any] = {
+        "eventName": event,
+        "dynamodb": {"Keys": {}, "NewImage": {"orderId": {"S": "o-1"}, **image}},
+    }
+    assert passes(FILTERS, record) is delivered
+    assert f'"{notifications.REFUND_NOTICE.mark}"' in json.dumps(FILTERS)
+    # What passes a MODIFY is what the notifier acts on: a refund notice.
+    if event == "MODIFY":
+        assert (notifications.refunded_order_id(record) is not None) is delivered
