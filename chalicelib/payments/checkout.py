@@ -119,7 +119,12 @@ class Checkout:
     def _open(self, order: Order) -> Order:
         """Give a fresh hold its PaymentIntent and its release message. If either
         cannot be had, the hold is released at once: nothing stays held that
-        nobody would release, and the shopper is told to try again."""
+        nobody would release, and the shopper is told to try again.
+
+        The release message goes before the intent is recorded, so that a hold
+        with its intent always has its release coming: a request that dies
+        between the two leaves a hold without an intent, which nobody can pay
+        and which its check (the Orders stream's) releases 30 s on."""
         assert order.amount_minor is not None and order.currency is not None
         try:
             intent = self._gateway().create_intent(
@@ -129,6 +134,16 @@ class Checkout:
             self._release(Hold.of(order), "payment_unavailable")
             observability.count("OrdersRejected", reason=PaymentUnavailable.code)
             raise PaymentUnavailable("payments are not available right now; try again") from exc
+        prepared = order._replace(
+            payment_intent_id=intent.intent_id,
+            client_secret=intent.client_secret,
+        )
+        try:
+            self._queue.schedule(Hold.of(prepared), self._now())
+        except (ClientError, BotoCoreError) as exc:
+            self._release(Hold.of(prepared), "payment_unavailable")
+            observability.count("OrdersRejected", reason=PaymentUnavailable.code)
+            raise PaymentUnavailable("holds cannot be timed right now; try again") from exc
         try:
             self._client.update_item(
                 **intent_record(
@@ -138,23 +153,17 @@ class Checkout:
         except ClientError as exc:
             stored = exc.response.get("Item")
             if not _failed(exc) or stored is None:
+                # The hold stays without an intent: its check releases it.
                 self._cancel_quietly(intent.intent_id)
                 raise
             # A concurrent replay of this order recorded its intent first: that
-            # one stands (and it sends the release message); this one goes.
+            # one stands, with its own release message. This one's message
+            # names a cancelled intent: at the hold's end it releases the hold
+            # even if a payment on the standing intent is under way (which, if
+            # it succeeds, is refunded), as after a fresh intent.
             self._cancel_quietly(intent.intent_id)
             return Order.from_item(stored)
-        order = order._replace(
-            payment_intent_id=intent.intent_id,
-            client_secret=intent.client_secret,
-        )
-        try:
-            self._queue.schedule(Hold.of(order), self._now())
-        except (ClientError, BotoCoreError) as exc:
-            self._release(Hold.of(order), "payment_unavailable")
-            observability.count("OrdersRejected", reason=PaymentUnavailable.code)
-            raise PaymentUnavailable("holds cannot be timed right now; try again") from exc
-        return order
+        return prepared
 
     def pay(self, order_id: str, shopper: str | None, payment_method: str) -> Order:
         """POST /orders/{id}/pay: attach the card and confirm it with Stripe. The
@@ -360,8 +369,9 @@ class Checkout:
 
     def _check(self, hold: Hold) -> str:
         """A hold the Orders stream saw committed: if the request that placed it
-        died before giving it a PaymentIntent, nobody can pay it and no release
-        message was sent, so it is released now."""
+        died before recording its PaymentIntent, nobody can pay it (and its
+        release message may not have been sent), so it is released now. A hold
+        with its intent had its release message sent first (`_open`)."""
         order = self._find(hold.order_id)
         if order is None or order.status != AWAITING_PAYMENT or order.payment_intent_id:
             return "ready"

@@ -621,3 +621,95 @@ def test_a_spare_intents_refund_leaves_the_orders_own_refund_to_come(
     assert cancelled.json_body["status"] == "CANCELLED", cancelled.json_body
     assert cancelled.json_body["refund"]["reason"] == "cancelled"
     assert len(payments.refunds(own)) == 1
+
+
+class Died(BaseException):
+    """The request's process killed at this point (nothing after it runs)."""
+
+
+def _dying_update(checkout: Any, monkeypatch: pytest.MonkeyPatch, after: bool) -> None:
+    """The checkout's next UpdateItem (recording the hold's intent) is where its
+    request dies: just `after` it was written, or just before."""
+    real = checkout._client.update_item
+
+    def update_item(**params: Any) -> Any:
+        if after:
+            real(**params)
+        raise Died(params["Key"]["orderId"]["S"])
+
+    monkeypatch.setattr(checkout._client, "update_item", update_item)
+
+
+def _stream_checks(shop: Shop) -> None:
+    import app as application
+
+    StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+    ).drain()
+
+
+def test_a_request_dying_once_the_intent_is_recorded_leaves_the_release_coming(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: the release message was sent after the intent was recorded; a
+    # request that died between the two left a hold its check found ready and
+    # only a read or /pay of it (the lazy check) would ever release.
+    from chalicelib.model import OrderRequest
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    checkout = wiring.checkout()
+    dying = pytest.MonkeyPatch()
+    _dying_update(checkout, dying, after=True)
+    # GIVEN a hold whose request died right after recording its PaymentIntent
+    with pytest.raises(Died):
+        checkout.place(OrderRequest("alice", "p1", 2))
+    dying.undo()
+    (stored,) = shop.orders()
+    assert stored["status"] == "AWAITING_PAYMENT" and stored["paymentIntentId"]
+    # WHEN the stream's check comes, and then the hold's end
+    _stream_checks(shop)
+    messages = {m["kind"]: m for m in payments.messages()}
+    assert set(messages) == {"release", "check"}
+    assert checkout.release_message(json.dumps(messages["check"])) == "ready"
+    later = instants.parse(stored["holdExpiresAt"]) + timedelta(milliseconds=1)
+    monkeypatch.setattr(instants, "now", lambda: later)
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    # THEN its release message releases it on time, with no read of it
+    assert checkout.release_message(json.dumps(messages["release"])) == "released"
+    assert (shop.stock(), shop.purchased("alice")) == (5, 0)
+    assert payments.intent(stored["paymentIntentId"]).status == "canceled"
+
+
+def test_a_request_dying_before_the_intent_is_recorded_leaves_its_check_to_release(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.model import OrderRequest
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    checkout = wiring.checkout()
+    dying = pytest.MonkeyPatch()
+    _dying_update(checkout, dying, after=False)
+    # GIVEN a hold whose request died once its release message was sent, before
+    # its PaymentIntent was recorded (nobody can pay it)
+    with pytest.raises(Died):
+        checkout.place(OrderRequest("alice", "p1", 2))
+    dying.undo()
+    (stored,) = shop.orders()
+    assert stored["status"] == "AWAITING_PAYMENT" and "paymentIntentId" not in stored
+    # WHEN the stream's check comes
+    _stream_checks(shop)
+    messages = {m["kind"]: m for m in payments.messages()}
+    assert set(messages) == {"release", "check"}
+    # THEN it releases the hold at once; its release message, later, finds it gone
+    assert checkout.release_message(json.dumps(messages["check"])) == "released unprepared"
+    assert (shop.stock(), shop.purchased("alice")) == (5, 0)
+    later = instants.parse(stored["holdExpiresAt"]) + timedelta(milliseconds=1)
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    assert checkout.release_message(json.dumps(messages["release"])) == "not held"
+    assert payments.intent(messages["release"]["paymentIntentId"]).status == "canceled"
+    assert shop.stock() == 5
