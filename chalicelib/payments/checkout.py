@@ -157,12 +157,16 @@ class Checkout:
                 self._cancel_quietly(intent.intent_id)
                 raise
             # A concurrent replay of this order recorded its intent first: that
-            # one stands, with its own release message. This one's message
-            # names a cancelled intent: at the hold's end it releases the hold
-            # even if a payment on the standing intent is under way (which, if
-            # it succeeds, is refunded), as after a fresh intent.
-            self._cancel_quietly(intent.intent_id)
-            return Order.from_item(stored)
+            # one stands, with its own release message. Stripe gives both
+            # replays the same intent (the key is the order's): then there is
+            # nothing to cancel. Otherwise this one's message names a cancelled
+            # intent: at the hold's end it releases the hold even if a payment
+            # on the standing intent is under way (which, if it succeeds, is
+            # refunded), as after a fresh intent.
+            standing = Order.from_item(stored)
+            if standing.payment_intent_id != intent.intent_id:
+                self._cancel_quietly(intent.intent_id)
+            return standing
         return prepared
 
     def pay(self, order_id: str, shopper: str | None, payment_method: str) -> Order:

@@ -713,3 +713,39 @@ def test_a_request_dying_before_the_intent_is_recorded_leaves_its_check_to_relea
     assert checkout.release_message(json.dumps(messages["release"])) == "not held"
     assert payments.intent(messages["release"]["paymentIntentId"]).status == "canceled"
     assert shop.stock() == 5
+
+
+def test_a_replay_given_the_same_intent_by_stripe_leaves_it_payable(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: two replays of one request race to record their intents;
+    # Stripe, keyed by the order, gives both the same one, and the loser
+    # cancelled it as a spare: the winner's shopper could never pay.
+    from chalicelib.model import OrderRequest
+    from chalicelib.orders.transactions import intent_record
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    checkout = wiring.checkout()
+    real = checkout._client.update_item
+
+    def replay_first(**params: Any) -> Any:
+        # The other replay records the same intent just before this one does.
+        values = params["ExpressionAttributeValues"]
+        real(
+            **intent_record(
+                shop.config,
+                params["Key"]["orderId"]["S"],
+                values[":pi"]["S"],
+                values[":secret"]["S"],
+            )
+        )
+        return real(**params)
+
+    with monkeypatch.context() as racing:
+        racing.setattr(checkout._client, "update_item", replay_first)
+        order = checkout.place(OrderRequest("alice", "p1", 1)).order
+    assert order.payment_intent_id is not None
+    assert payments.intent(order.payment_intent_id).status == "requires_payment_method"
+    paid = payments.pay(order.order_id)
+    assert paid.status_code == 200, paid.json_body
