@@ -263,28 +263,11 @@ def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # Holds that reach their time: the holds queue (SQS, one delayed message per hold)
 # feeds this function through an event source mapping made by Terraform, with
 # ReportBatchItemFailures. A batch's holds are released at once, not one after
-# another: each waits on Stripe (cancelling the PaymentIntent) and DynamoDB.
+# another: each waits on Stripe (cancelling the PaymentIntent), and those of one
+# product share a transaction (chalicelib/payments/checkout.py, release_messages).
 @app.lambda_function(name="release_holds")
 def release_holds(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import asyncio
-
-    from aws_lambda_powertools.utilities.batch import (
-        AsyncBatchProcessor,
-        EventType,
-        async_process_partial_response,
-    )
-
-    checkout = wiring.checkout()
-
-    async def one(record: Any) -> str:
-        return await asyncio.to_thread(checkout.release_message, record.body)
-
-    return async_process_partial_response(
-        event=event,
-        record_handler=one,
-        processor=AsyncBatchProcessor(event_type=EventType.SQS),
-        context=context,
-    )
+    return wiring.checkout().release_batch(event)
 
 
 # Bounces and complaints: the SES configuration set's events, through SNS.

@@ -749,3 +749,109 @@ def test_a_replay_given_the_same_intent_by_stripe_leaves_it_payable(
     assert payments.intent(order.payment_intent_id).status == "requires_payment_method"
     paid = payments.pay(order.order_id)
     assert paid.status_code == 200, paid.json_body
+
+
+def _releases_at_the_end(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], list[int]]:
+    """The release messages waiting, as one batch of the holds queue's mapping,
+    with the clock past every hold's end; the TransactWriteItems the checkout
+    then sends are listed."""
+    messages = [m for m in payments.messages() if m["kind"] == "release"]
+    later = max(instants.parse(m["expiresAt"]) for m in messages) + timedelta(milliseconds=1)
+    monkeypatch.setattr(instants, "now", lambda: later)
+    checkout = wiring.checkout()
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    calls: list[int] = []
+    checkout._client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: calls.append(len(params["TransactItems"])),
+    )
+    batch = {"Records": [{"messageId": m["orderId"], "body": json.dumps(m)} for m in messages]}
+    return batch, calls
+
+
+def test_holds_of_one_product_ending_together_are_released_in_one_transaction(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=12, shards=3, **PAY)
+    shop.put_product("p2", stock=5, **PAY)
+    # GIVEN five holds of p1 (alice's two among them) and one of p2, ending together
+    placed = [
+        shop.order(userId=user, quantity=quantity).json_body
+        for user, quantity in (("alice", 2), ("alice", 1), ("bob", 1), ("carol", 3), ("dan", 1))
+    ]
+    placed.append(shop.order(productId="p2", userId="alice").json_body)
+    assert (shop.stock(), shop.stock("p2"), shop.purchased("alice")) == (4, 4, 3)
+    batch, calls = _releases_at_the_end(payments, monkeypatch)
+    assert len(batch["Records"]) == 6
+    taken = [
+        key
+        for record in batch["Records"]
+        for key, _ in json.loads(record["body"])["allocation"]
+        if json.loads(record["body"])["productId"] == "p1"
+    ]
+    assert len(taken) > len(set(taken))  # five holds on three stock items
+    # WHEN the batch is delivered
+    assert application_release(batch) == {"batchItemFailures": []}
+    # THEN one transaction per product: p1's five orders, its stock items once
+    # each (the units summed), alice's counter once (3); p2's hold alone
+    assert sorted(calls) == [3, 5 + len(set(taken)) + 4], calls
+    for order in placed:
+        stored = shop.request("GET", f"/orders/{order['orderId']}").json_body
+        assert (stored["status"], stored["releaseReason"]) == ("RELEASED", "expired")
+        assert payments.intent(order["payment"]["paymentIntentId"]).status == "canceled"
+    assert (shop.stock(), shop.stock("p2")) == (12, 5)
+    assert [shop.purchased(u) for u in ("alice", "bob", "carol", "dan")] == [0, 0, 0, 0]
+    assert shop.purchased("alice", "p2") == 0
+
+
+def test_a_batch_with_a_hold_gone_meanwhile_is_released_one_by_one(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=10, **PAY)
+    placed = [shop.order(userId=user).json_body for user in ("alice", "bob", "carol")]
+    # GIVEN bob let his hold go (released, its units back) before its message came
+    gone = placed[1]
+    assert shop.request("POST", f"/orders/{gone['orderId']}/cancel", {}).status_code == 200
+    assert shop.stock() == 8
+    batch, calls = _releases_at_the_end(payments, monkeypatch)
+    # WHEN the three release messages come in one batch
+    answer = application_release(batch)
+    # THEN the shared transaction is cancelled by bob's; alice's and carol's are
+    # released on their own, bob's not twice, and nothing comes back
+    assert answer == {"batchItemFailures": []}
+    assert calls == [3 + 1 + 3, 3, 3, 3], calls
+    reasons = {
+        o["orderId"]: shop.request("GET", f"/orders/{o['orderId']}").json_body["releaseReason"]
+        for o in placed
+    }
+    assert reasons == {
+        placed[0]["orderId"]: "expired",
+        gone["orderId"]: "cancelled",
+        placed[2]["orderId"]: "expired",
+    }
+    assert shop.stock() == 10 and shop.purchased("bob") == 0
+
+
+def test_a_release_message_delivered_twice_in_a_batch_releases_once(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=10, **PAY)
+    shop.order(userId="alice", quantity=2)
+    shop.order(userId="bob")
+    batch, calls = _releases_at_the_end(payments, monkeypatch)
+    first = batch["Records"][0]
+    batch["Records"].append({**first, "messageId": "again"})
+    assert application_release(batch) == {"batchItemFailures": []}
+    assert calls == [2 + 1 + 2], calls  # the two orders, one stock item, two counters
+    assert shop.stock() == 10 and shop.purchased("alice") == 0
+
+
+def application_release(batch: dict[str, Any]) -> Any:
+    import app as application
+
+    return application.release_holds(batch, None)
