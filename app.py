@@ -264,7 +264,7 @@ def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # feeds this function through an event source mapping made by Terraform, with
 # ReportBatchItemFailures. A batch's holds are released at once, not one after
 # another: each waits on Stripe (cancelling the PaymentIntent), and those of one
-# product share a transaction (chalicelib/payments/checkout.py, release_messages).
+# product share a transaction (chalicelib/payments/releases.py, release_messages).
 @app.lambda_function(name="release_holds")
 def release_holds(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return wiring.checkout().release_batch(event)
