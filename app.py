@@ -223,7 +223,7 @@ def payments_config() -> Response:
 @app.lambda_function(name="notify_orders")
 def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib import instants
-    from chalicelib.payments.holds import new_holds as hold_checks
+    from chalicelib.payments.holds import watch_stream
     from chalicelib.sales import order_events  # the stream's, not the API's, cold start
 
     # The console's counters first, each order exactly once (marks on the order);
@@ -233,9 +233,9 @@ def notify_orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for record in event.get("Records", [])
     )
     wiring.sales_stats().count(*order_events(images))
-    if new := hold_checks(event.get("Records", [])):
-        wiring.hold_queue().watch(new, instants.now())
-    return wiring.notifier().handle_stream(event, context)
+    # A hold whose check SQS did not take comes back alone, not its whole batch.
+    unwatched = watch_stream(wiring.hold_queue, event.get("Records", []), instants.now())
+    return wiring.notifier().handle_stream(event, context, unwatched)
 
 
 # Shopper emails: an SQS queue subscribed to the orders topic feeds this function
@@ -266,28 +266,11 @@ def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # Holds that reach their time: the holds queue (SQS, one delayed message per hold)
 # feeds this function through an event source mapping made by Terraform, with
 # ReportBatchItemFailures. A batch's holds are released at once, not one after
-# another: each waits on Stripe (cancelling the PaymentIntent) and DynamoDB.
+# another: each waits on Stripe (cancelling the PaymentIntent), and those of one
+# product share a transaction (chalicelib/payments/releases.py, release_messages).
 @app.lambda_function(name="release_holds")
 def release_holds(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import asyncio
-
-    from aws_lambda_powertools.utilities.batch import (
-        AsyncBatchProcessor,
-        EventType,
-        async_process_partial_response,
-    )
-
-    checkout = wiring.checkout()
-
-    async def one(record: Any) -> str:
-        return await asyncio.to_thread(checkout.release_message, record.body)
-
-    return async_process_partial_response(
-        event=event,
-        record_handler=one,
-        processor=AsyncBatchProcessor(event_type=EventType.SQS),
-        context=context,
-    )
+    return wiring.checkout().release_batch(event)
 
 
 # The waiting rooms' admitter: each room's chain of delayed SQS messages (one a

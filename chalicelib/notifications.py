@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.batch import (
@@ -159,14 +159,22 @@ class OrderNotifier:
             raise_on_entire_batch_failure=False,
         )
 
-    def handle_stream(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        """The Lambda answer for a stream batch: the records to deliver again."""
+    def handle_stream(
+        self, event: dict[str, Any], context: Any = None, failed_elsewhere: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """The Lambda answer for a stream batch: the records to deliver again,
+        with `failed_elsewhere` (sequence numbers of records whose other work
+        failed, such as a hold's check) among them."""
         response = process_partial_response(
             event=event, record_handler=self._record, processor=self._processor, context=context
         )
-        failed = len(response.get("batchItemFailures", []))
-        logger.info("order confirmations: %d records, %d failed", len(event["Records"]), failed)
-        return dict(response)
+        failures = [dict(f) for f in response.get("batchItemFailures", [])]
+        listed = {f["itemIdentifier"] for f in failures}
+        failures += [{"itemIdentifier": s} for s in failed_elsewhere if s not in listed]
+        logger.info(
+            "order confirmations: %d records, %d failed", len(event["Records"]), len(failures)
+        )
+        return {**response, "batchItemFailures": failures}
 
     def _record(self, record: DynamoDBRecord) -> None:
         if record.event_name is DynamoDBRecordEventName.MODIFY:

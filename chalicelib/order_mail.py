@@ -62,8 +62,10 @@ def rows(order: Order) -> list[tuple[str, str]]:
     ]
     if order.cancelled_at is not None:
         found.append(("Cancelled at", instants.canonical(order.cancelled_at)))
-    if order.hold_expires_at is not None and order.released_at is not None:
-        found.append(("Hold ended", instants.canonical(order.hold_expires_at)))
+    if order.released_at is not None:
+        # When it was released, which is before its holdExpiresAt if the shopper
+        # let it go or it could not be prepared.
+        found.append(("Hold ended", instants.canonical(order.released_at)))
     if order.refunded_at is not None:
         found.append(("Refunded at", instants.canonical(order.refunded_at)))
     return found

@@ -53,7 +53,8 @@ class Order(NamedTuple):
     client_secret: str | None = None
     paid_at: datetime | None = None
     released_at: datetime | None = None
-    release_reason: str | None = None  # "expired", "cancelled", "payment_unavailable"
+    # "expired", "cancelled", "payment_unavailable", "payment_canceled", "not_prepared"
+    release_reason: str | None = None
     refund_id: str | None = None
     refunded_at: datetime | None = None
     refund_reason: str | None = None  # "late_payment", "cancelled"

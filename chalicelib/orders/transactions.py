@@ -205,6 +205,13 @@ class Hold(NamedTuple):
         )
 
 
+# DynamoDB's limit on the items of one TransactWriteItems, and how many holds of
+# one product a release transaction takes at most: a thousand holds ending in
+# one second are a hundred transactions, not a thousand.
+TRANSACT_LIMIT = 100
+RELEASE_BATCH = 10
+
+
 def release_items(
     settings: Settings,
     hold: Hold,
@@ -223,49 +230,103 @@ def release_items(
     `unprepared`: only if the hold still has no PaymentIntent (a replay that
     gave it one meanwhile has told its shopper to pay)."""
     back = dict(hold.allocation) if returned is None else dict(returned)
-    items: list[dict[str, Any]] = [
-        {
-            "Update": {
-                "TableName": settings.orders_table,
-                "Key": {"orderId": {"S": hold.order_id}},
-                "UpdateExpression": (
-                    "SET #status = :released, releasedAt = :now, releaseReason = :why"
-                    " REMOVE clientSecret"
-                ),
-                # Only a hold still unpaid: a payment confirmed first keeps its units.
-                "ConditionExpression": "#status = :awaiting"
-                + (" AND attribute_not_exists(paymentIntentId)" if unprepared else ""),
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":released": {"S": RELEASED},
-                    ":awaiting": {"S": AWAITING_PAYMENT},
-                    ":now": {"S": instants.canonical(moment)},
-                    ":why": {"S": reason},
-                },
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-    ]
-    for key, units in back.items():
-        guard = "attribute_exists(stock)"
-        values = {":u": {"N": str(units)}}
-        if version is not None:
-            guard += " AND version = :v"
-            values[":v"] = {"N": str(version)}
-        items.append(
-            {
-                "Update": {
-                    "TableName": settings.products_table,
-                    "Key": {"productId": {"S": key}},
-                    "UpdateExpression": "SET stock = stock + :u",
-                    "ConditionExpression": guard,
-                    "ExpressionAttributeValues": values,
-                }
-            }
-        )
+    items = [_release_order(settings, hold, moment, reason, unprepared)]
+    items += [_restock_item(settings, key, units, version) for key, units in back.items()]
     if hold.counted and keep_counter:
         items.append(_uncount(settings, hold.user_id, hold.product_id, hold.quantity))
     return items
+
+
+def batch_release_items(
+    settings: Settings, holds: list[Hold], moment: datetime, reason: str
+) -> list[dict[str, Any]]:
+    """Release several unpaid holds of one product in one transaction: each order
+    AWAITING_PAYMENT -> RELEASED, then one update per stock item with the units
+    of every hold that came from it and one per shopper with all their holds'
+    quantities (a transaction may touch an item only once). Any one hold paid or
+    released meanwhile, a stock item re-sharded or a counter expired cancels
+    the whole: the caller then releases the holds one by one."""
+    assert holds and len({h.product_id for h in holds}) == 1, "one product per transaction"
+    assert len({h.order_id for h in holds}) == len(holds), "each hold once"
+    back: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    for hold in holds:
+        for key, units in hold.allocation:
+            back[key] = back.get(key, 0) + units
+        if hold.counted:
+            counted[hold.user_id] = counted.get(hold.user_id, 0) + hold.quantity
+    items = [_release_order(settings, hold, moment, reason, False) for hold in holds]
+    items += [_restock_item(settings, key, units, None) for key, units in back.items()]
+    items += [
+        _uncount(settings, user_id, holds[0].product_id, quantity)
+        for user_id, quantity in counted.items()
+    ]
+    assert len(items) <= TRANSACT_LIMIT, len(items)
+    return items
+
+
+def release_batches(holds: list[Hold], size: int = RELEASE_BATCH) -> list[list[Hold]]:
+    """`holds` in groups of one product each, at most `size` holds and
+    TRANSACT_LIMIT items (orders, stock items, shoppers) to a group, in the
+    order they came."""
+    batches: list[list[Hold]] = []
+    open_: dict[str, list[Hold]] = {}
+    for hold in holds:
+        batch = open_.get(hold.product_id)
+        if batch is None or len(batch) >= size or _items([*batch, hold]) > TRANSACT_LIMIT:
+            batch = open_[hold.product_id] = []
+            batches.append(batch)
+        batch.append(hold)
+    return batches
+
+
+def _items(holds: list[Hold]) -> int:
+    keys = {key for hold in holds for key, _ in hold.allocation}
+    users = {hold.user_id for hold in holds if hold.counted}
+    return len(holds) + len(keys) + len(users)
+
+
+def _release_order(
+    settings: Settings, hold: Hold, moment: datetime, reason: str, unprepared: bool
+) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": settings.orders_table,
+            "Key": {"orderId": {"S": hold.order_id}},
+            "UpdateExpression": (
+                "SET #status = :released, releasedAt = :now, releaseReason = :why"
+                " REMOVE clientSecret"
+            ),
+            # Only a hold still unpaid: a payment confirmed first keeps its units.
+            "ConditionExpression": "#status = :awaiting"
+            + (" AND attribute_not_exists(paymentIntentId)" if unprepared else ""),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":released": {"S": RELEASED},
+                ":awaiting": {"S": AWAITING_PAYMENT},
+                ":now": {"S": instants.canonical(moment)},
+                ":why": {"S": reason},
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _restock_item(settings: Settings, key: str, units: int, version: int | None) -> dict[str, Any]:
+    guard = "attribute_exists(stock)"
+    values = {":u": {"N": str(units)}}
+    if version is not None:
+        guard += " AND version = :v"
+        values[":v"] = {"N": str(version)}
+    return {
+        "Update": {
+            "TableName": settings.products_table,
+            "Key": {"productId": {"S": key}},
+            "UpdateExpression": "SET stock = stock + :u",
+            "ConditionExpression": guard,
+            "ExpressionAttributeValues": values,
+        }
+    }
 
 
 def _uncount(settings: Settings, user_id: str, product_id: str, quantity: int) -> dict[str, Any]:

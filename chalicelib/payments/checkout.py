@@ -3,8 +3,10 @@
 
 An order of a `pay` product is placed by the order writer exactly as an instant
 one (one TransactWriteItems takes the units), with status AWAITING_PAYMENT. This
-module then gives it a PaymentIntent and a release message, takes the card,
-confirms it on Stripe's signed webhook and releases it when unpaid. Every
+module then gives it a PaymentIntent and a release message, takes the card and
+confirms it on Stripe's signed webhook; releases.py releases it when unpaid and
+refunds.py gives back money that came too late (Checkout is built on both, and
+on base.py's shared services and retries). Every
 transition is one conditional write on the order's status, so concurrent,
 duplicate and reordered webhooks and releases meet on the item and exactly one
 of them wins: a hold ends CONFIRMED or RELEASED, never both; money that arrives
@@ -14,77 +16,35 @@ for a hold that was released goes back.
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws, catalog, instants, observability, retry
-from chalicelib.delivery import Channel, Failed, Ledger
+from chalicelib import instants, observability
+from chalicelib.delivery import Failed
 from chalicelib.errors import (
-    Busy,
     HoldExpired,
     InvalidSignature,
     OrderNotPayable,
     PaymentFailed,
     PaymentUnavailable,
 )
-from chalicelib.model import AWAITING_PAYMENT, CANCELLED, CONFIRMED, RELEASED, Order, OrderRequest
-from chalicelib.orders import queries
-from chalicelib.orders.service import OrderService
+from chalicelib.model import AWAITING_PAYMENT, CONFIRMED, RELEASED, Order, OrderRequest
 from chalicelib.orders.transactions import (
     Hold,
     intent_record,
     intent_replacement,
     payment_confirmation,
-    release_items,
-    units_back,
 )
 from chalicelib.orders.writer import Placed
-from chalicelib.payments import holds
-from chalicelib.payments.stripe_gateway import (
-    PAYING,
-    BadSignature,
-    Declined,
-    Gateway,
-    Spent,
-    Unavailable,
-)
-from chalicelib.settings import Settings
-
-REFUND = Channel("refund", "checkout", mark="refundedAt", outcome="refundId", lease="refundLease")
-# A release message may arrive this early (its delay is whole seconds); the
-# release waits the rest. Earlier than this, it is sent on again.
-EARLY_SECONDS = 2.0
-RELEASE_ATTEMPTS = 5
+from chalicelib.payments.base import failed_condition
+from chalicelib.payments.releases import Releases
+from chalicelib.payments.stripe_gateway import BadSignature, Declined, Spent, Unavailable
 
 
-class Checkout:
-    """Pay checkout around an OrderService."""
-
-    def __init__(
-        self,
-        orders: OrderService,
-        client: Any,
-        settings: Settings,
-        gateway: Callable[[], Gateway],
-        queue: holds.HoldQueue,
-        ledger: Ledger,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] | None = None,
-    ) -> None:
-        self._orders = orders
-        self._client = client
-        self._settings = settings
-        self._gateway = gateway  # built on first use: instant orders never load stripe
-        self._queue = queue
-        self._ledger = ledger
-        self._sleep = sleep
-        # Looked up at each call, not bound at import: a default of `instants.now`
-        # would keep whatever stood in for it when this module was first imported.
-        self._now = now or (lambda: instants.now())
+class Checkout(Releases):
+    """Pay checkout around an OrderService: the shopper's requests and Stripe's
+    webhook here; releases (releases.py) and refunds (refunds.py) below it."""
 
     # --- the shopper's requests ------------------------------------------------------
 
@@ -105,7 +65,12 @@ class Checkout:
     def _open(self, order: Order) -> Order:
         """Give a fresh hold its PaymentIntent and its release message. If either
         cannot be had, the hold is released at once: nothing stays held that
-        nobody would release, and the shopper is told to try again."""
+        nobody would release, and the shopper is told to try again.
+
+        The release message goes before the intent is recorded, so that a hold
+        with its intent always has its release coming: a request that dies
+        between the two leaves a hold without an intent, which nobody can pay
+        and which its check (the Orders stream's) releases 30 s on."""
         assert order.amount_minor is not None and order.currency is not None
         try:
             intent = self._gateway().create_intent(
@@ -115,6 +80,16 @@ class Checkout:
             self._release(Hold.of(order), "payment_unavailable")
             observability.count("OrdersRejected", reason=PaymentUnavailable.code)
             raise PaymentUnavailable("payments are not available right now; try again") from exc
+        prepared = order._replace(
+            payment_intent_id=intent.intent_id,
+            client_secret=intent.client_secret,
+        )
+        try:
+            self._queue.schedule(Hold.of(prepared), self._now())
+        except (ClientError, BotoCoreError) as exc:
+            self._release(Hold.of(prepared), "payment_unavailable")
+            observability.count("OrdersRejected", reason=PaymentUnavailable.code)
+            raise PaymentUnavailable("holds cannot be timed right now; try again") from exc
         try:
             self._client.update_item(
                 **intent_record(
@@ -123,24 +98,22 @@ class Checkout:
             )
         except ClientError as exc:
             stored = exc.response.get("Item")
-            if not _failed(exc) or stored is None:
+            if not failed_condition(exc) or stored is None:
+                # The hold stays without an intent: its check releases it.
                 self._cancel_quietly(intent.intent_id)
                 raise
             # A concurrent replay of this order recorded its intent first: that
-            # one stands (and it sends the release message); this one goes.
-            self._cancel_quietly(intent.intent_id)
-            return Order.from_item(stored)
-        order = order._replace(
-            payment_intent_id=intent.intent_id,
-            client_secret=intent.client_secret,
-        )
-        try:
-            self._queue.schedule(Hold.of(order), self._now())
-        except (ClientError, BotoCoreError) as exc:
-            self._release(Hold.of(order), "payment_unavailable")
-            observability.count("OrdersRejected", reason=PaymentUnavailable.code)
-            raise PaymentUnavailable("holds cannot be timed right now; try again") from exc
-        return order
+            # one stands, with its own release message. Stripe gives both
+            # replays the same intent (the key is the order's): then there is
+            # nothing to cancel. Otherwise this one's message names a cancelled
+            # intent: at the hold's end it releases the hold even if a payment
+            # on the standing intent is under way (which, if it succeeds, is
+            # refunded), as after a fresh intent.
+            standing = Order.from_item(stored)
+            if standing.payment_intent_id != intent.intent_id:
+                self._cancel_quietly(intent.intent_id)
+            return standing
+        return prepared
 
     def pay(self, order_id: str, shopper: str | None, payment_method: str) -> Order:
         """POST /orders/{id}/pay: attach the card and confirm it with Stripe. The
@@ -234,7 +207,7 @@ class Checkout:
             )
         except ClientError as exc:
             self._cancel_quietly(intent.intent_id)
-            if _failed(exc):
+            if failed_condition(exc):
                 raise OrderNotPayable("this order changed meanwhile; look at it again") from exc
             raise
         if old is not None:
@@ -301,7 +274,7 @@ class Checkout:
                 )
             )
         except ClientError as exc:
-            if not _failed(exc):
+            if not failed_condition(exc):
                 raise
             stored = exc.response.get("Item")
             if stored is None:
@@ -310,190 +283,24 @@ class Checkout:
             order = Order.from_item(stored)
             if order.status == CONFIRMED and order.payment_intent_id == intent_id:
                 return "confirmed already"  # a duplicate event
-            if order.status == CONFIRMED:
-                # A spare intent (cancelled when its race was lost) took money
-                # after all: give it back; the order's own payment stands.
-                self._gateway().refund(intent_id, order_id)
-                observability.count("LateRefunds")
+            if order.payment_intent_id not in (None, intent_id):
+                # A spare intent (one that lost a race to be the order's, or was
+                # replaced after a decline) took money after all: it goes back,
+                # and the order's own payment, whatever becomes of it, stands.
+                self._refund_spare(order_id, intent_id)
                 return "refunded a spare intent"
-            # Released (or cancelled) before the money came, or an intent that
-            # lost a race to be the order's: the money goes back.
+            # Released (or cancelled) before the money came: it goes back.
             late = order._replace(payment_intent_id=intent_id)
-            self._refund(late, late=order.status in (RELEASED, CANCELLED, AWAITING_PAYMENT))
+            self._refund(late, late=order.status == RELEASED)
             return "refunded"
         observability.count("PaymentsConfirmed")
         observability.logger.info("order paid", order_id=order_id)
         return "confirmed"
 
-    # --- release and refund ----------------------------------------------------------
-
-    def release_message(self, body: str) -> str:
-        """One holds-queue message (the `release_holds` function)."""
-        kind, hold = holds.decode(body)
-        if kind == "check":
-            return self._check(hold)
-        if kind == "refund":
-            order = self._find(hold.order_id)
-            if order is not None and order.refund_id is None:
-                self._refund(order, late=False)
-            return "refunded"
-        left = (hold.expires_at - self._now()).total_seconds()
-        if left > EARLY_SECONDS:
-            self._queue.schedule(hold, self._now())  # a hold longer than SQS delays
-            return "rescheduled"
-        if left > 0:
-            self._sleep(left)
-        return "released" if self._release(hold, "expired") else "not held"
-
-    def _check(self, hold: Hold) -> str:
-        """A hold the Orders stream saw committed: if the request that placed it
-        died before giving it a PaymentIntent, nobody can pay it and no release
-        message was sent, so it is released now."""
-        order = self._find(hold.order_id)
-        if order is None or order.status != AWAITING_PAYMENT or order.payment_intent_id:
-            return "ready"
-        observability.logger.warning("hold left unprepared", order_id=hold.order_id)
-        released = self._release(hold, "not_prepared", unprepared=True)
-        return "released unprepared" if released else "not held"
-
-    def _settle(self, order: Order) -> Order:
-        """A hold past its time, released now (the lazy check), as stored after."""
-        self._release(Hold.of(order), "expired")
-        return self._orders.get(order.order_id)
-
-    def _release(self, hold: Hold, reason: str, unprepared: bool = False) -> bool:
-        """Release `hold` unless money is on its way; True if this call released it.
-        The PaymentIntent is cancelled first, so that no payment can start after
-        the units went back (a payment already started keeps the hold for the
-        webhook to decide)."""
-        if hold.intent_id is not None:
-            try:
-                if self._gateway().cancel(hold.intent_id) in PAYING:
-                    return False
-            except Unavailable:
-                # The units go back on time regardless; a payment that still
-                # succeeds on this intent is refunded when its webhook comes.
-                observability.logger.warning("intent not cancelled", order_id=hold.order_id)
-        moment = self._now()
-        returned: dict[str, int] | None = None
-        version: int | None = None
-        keep_counter = True
-        for _ in range(RELEASE_ATTEMPTS):
-            items = release_items(
-                self._settings, hold, moment, reason, returned, version, keep_counter, unprepared
-            )
-            try:
-                self._write(
-                    functools.partial(self._client.transact_write_items, TransactItems=items)
-                )
-            except ClientError as exc:
-                reasons = exc.response.get("CancellationReasons") or []
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                    return False  # paid, released or cancelled meanwhile
-                if (
-                    hold.counted
-                    and keep_counter
-                    and reasons[-1].get("Code") == "ConditionalCheckFailed"
-                ):
-                    keep_counter = False  # the counter expired (TTL): nothing to free
-                    continue
-                # A stock item is gone (re-sharded): put the units where they go now.
-                snapshot = catalog.read(
-                    self._client, self._settings.products_table, hold.product_id
-                )
-                if snapshot is None:
-                    returned, version = {}, None  # the product is gone: nothing to restock
-                else:
-                    returned = units_back(hold.allocation, hold.quantity, snapshot.product)
-                    version = snapshot.product.version
-                continue
-            self._orders.stock.restock(hold.product_id, returned or dict(hold.allocation))
-            observability.count("HoldsReleased")
-            lateness = (moment - hold.expires_at).total_seconds()
-            observability.logger.info(
-                "hold released", order_id=hold.order_id, reason=reason, late_seconds=lateness
-            )
-            return True
-        raise Busy("the hold could not be released now; it will be retried")
-
-    def _refund_or_retry(self, order: Order) -> Order:
-        try:
-            self._refund(order, late=False)
-        except (Unavailable, Failed):
-            # The cancellation stands; the refund is retried from the holds queue.
-            self._queue.retry_refund(Hold.of(order))
-            return order
-        return self._orders.get(order.order_id)
-
-    def _refund(self, order: Order, late: bool) -> None:
-        """Refund `order`'s payment in full, once (the refund lease and mark on the
-        order; Stripe's idempotency key besides)."""
-        assert order.payment_intent_id is not None
-        if not self._ledger.claim(order.order_id, REFUND):
-            return  # refunded already
-        try:
-            refund_id = self._gateway().refund(order.payment_intent_id, order.order_id)
-        except Unavailable:
-            self._ledger.release(order.order_id, REFUND)
-            raise
-        self._ledger.mark(order.order_id, REFUND, refund_id)
-        observability.count("Refunds")
-        if late:
-            observability.count("LateRefunds")
-            observability.logger.warning("late payment refunded", order_id=order.order_id)
-
-    # --- helpers ---------------------------------------------------------------------
-
-    def _due(self, order: Order) -> bool:
-        return (
-            order.status == AWAITING_PAYMENT
-            and order.hold_expires_at is not None
-            and self._now() >= order.hold_expires_at
-        )
-
-    def _find(self, order_id: str) -> Order | None:
-        found: Order | None = self._write(
-            lambda: queries.find(self._client, self._settings, order_id)
-        )
-        return found
-
-    def _write(self, call: Callable[[], Any]) -> Any:
-        """One DynamoDB request, retried here when DynamoDB asks to come back."""
-        for attempt in range(RELEASE_ATTEMPTS):
-            try:
-                return call()
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code")
-                transient = code in aws.THROTTLING or any(
-                    r.get("Code") in aws.TRANSIENT_CANCELLATIONS
-                    for r in exc.response.get("CancellationReasons") or []
-                )
-                if not transient or attempt == RELEASE_ATTEMPTS - 1:
-                    if transient:
-                        raise Busy("too many requests at once; try again") from exc
-                    raise
-            except BotoCoreError as exc:
-                if attempt == RELEASE_ATTEMPTS - 1:
-                    raise Busy("the order store did not answer; try again") from exc
-            self._sleep(retry.DELIVERY.delay(attempt))
-        raise AssertionError("unreachable")
-
-    def _cancel_quietly(self, intent_id: str) -> None:
-        try:
-            self._gateway().cancel(intent_id)
-        except Unavailable:
-            observability.logger.warning("spare intent not cancelled", intent_id=intent_id)
-
 
 def _hold_metadata(order: Order) -> dict[str, str]:
     assert order.hold_expires_at is not None
     return {"userId": order.user_id, "holdExpiresAt": instants.canonical(order.hold_expires_at)}
-
-
-def _failed(exc: ClientError) -> bool:
-    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def _ended(order: Order) -> str:

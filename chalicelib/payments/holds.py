@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import instants
 from chalicelib.model import AWAITING_PAYMENT, Order
@@ -83,10 +86,6 @@ def delay_until(due: datetime, now: datetime) -> int:
     return max(0, min(MAX_DELAY_SECONDS, math.ceil(seconds - EARLY_WAIT)))
 
 
-class HoldsNotWatched(RuntimeError):
-    """SQS took only part of a batch of hold checks."""
-
-
 class HoldQueue:
     """Sends hold messages to the holds queue."""
 
@@ -108,44 +107,69 @@ class HoldQueue:
             QueueUrl=self._url, MessageBody=encode(hold, "refund"), DelaySeconds=seconds
         )
 
-    def watch(self, new_holds: list[Hold], now: datetime) -> None:
+    def watch(self, new_holds: list[Hold], now: datetime) -> list[Hold]:
         """Check each new hold a little later: a request that died between the
         hold's transaction and its release message (a container killed, a
         timeout) left units that nothing would release. The Orders stream
-        brings every committed hold here, whatever became of its request."""
+        brings every committed hold here, whatever became of its request.
+        The holds whose checks SQS did not take (the stream brings them again)."""
+        unwatched: list[Hold] = []
         for start in range(0, len(new_holds), 10):
             batch = new_holds[start : start + 10]
-            answer = self._sqs.send_message_batch(
-                QueueUrl=self._url,
-                Entries=[
-                    {
-                        "Id": str(n),
-                        "MessageBody": encode(hold, "check"),
-                        "DelaySeconds": delay_until(
-                            min(hold.expires_at, now + timedelta(seconds=CHECK_SECONDS)), now
-                        ),
-                    }
-                    for n, hold in enumerate(batch)
-                ],
-            )
-            if answer.get("Failed"):
-                # The stream brings the whole batch again: a check sent twice
-                # finds the hold ready (or released) the second time.
-                raise HoldsNotWatched(f"{len(answer['Failed'])} hold checks not sent")
+            try:
+                answer = self._sqs.send_message_batch(
+                    QueueUrl=self._url,
+                    Entries=[
+                        {
+                            "Id": str(n),
+                            "MessageBody": encode(hold, "check"),
+                            "DelaySeconds": delay_until(
+                                min(hold.expires_at, now + timedelta(seconds=CHECK_SECONDS)), now
+                            ),
+                        }
+                        for n, hold in enumerate(batch)
+                    ],
+                )
+            except (ClientError, BotoCoreError):
+                logger.warning("hold checks not sent", holds=len(batch))
+                unwatched += batch
+                continue
+            failed = {int(entry["Id"]) for entry in answer.get("Failed") or []}
+            if failed:
+                logger.warning("hold checks not sent", holds=len(failed))
+            unwatched += [hold for n, hold in enumerate(batch) if n in failed]
+        return unwatched
 
 
-def new_holds(records: list[dict[str, Any]]) -> list[Hold]:
-    """The holds committed in a batch of Orders stream records."""
-    found: list[Hold] = []
+def watch_stream(
+    queue: Callable[[], HoldQueue], records: list[dict[str, Any]], now: datetime
+) -> list[str]:
+    """Put a check of each hold a batch of Orders stream records committed on the
+    holds queue; the sequence numbers of the records whose checks were not sent,
+    to be reported as the batch's item failures, so that the stream resumes at
+    the first of them rather than at the batch's start (a check sent twice
+    finds the hold ready, or released, the second time)."""
+    found = new_holds(records)
+    if not found:
+        return []  # no holds: no SQS client built for this batch
+    unwatched = {hold.order_id for hold in queue().watch([hold for _, hold in found], now)}
+    return [sequence for sequence, hold in found if hold.order_id in unwatched]
+
+
+def new_holds(records: list[dict[str, Any]]) -> list[tuple[str, Hold]]:
+    """The holds committed in a batch of Orders stream records, each with its
+    record's sequence number."""
+    found: list[tuple[str, Hold]] = []
     for record in records:
-        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        change = record.get("dynamodb") or {}
+        image = change.get("NewImage") or {}
         if (
             record.get("eventName") != "INSERT"
             or image.get("status", {}).get("S") != AWAITING_PAYMENT
         ):
             continue
         try:
-            found.append(Hold.of(Order.from_item(image)))
+            found.append((str(change.get("SequenceNumber", "")), Hold.of(Order.from_item(image))))
         except (KeyError, ValueError, ArithmeticError, AssertionError, TypeError):
             logger.error("stream record is not a hold", order_id=image.get("orderId"))
     return found

@@ -86,7 +86,8 @@ export function orderState(order) {
     case "AWAITING_PAYMENT":
       return "awaiting";
     case "RELEASED":
-      // releaseReason: "expired", "payment_unavailable", or "cancelled" (the shopper let it go).
+      // releaseReason: "expired", "payment_unavailable", "payment_canceled", "not_prepared",
+      // or "cancelled" (the shopper let it go).
       return order.releaseReason === "cancelled" ? "cancelled" : "released";
     case "CANCELLED":
       return "cancelled";
@@ -107,6 +108,12 @@ export const STATE_LABELS = {
 export function holdEndedMessage(order) {
   if (order.releaseReason === "payment_unavailable")
     return `Card payments weren't available, so your hold on ${order.productName} was released and nothing was charged.`;
+  // The request that placed the hold never got it ready to pay (it was cut off): the
+  // server let the units go; nothing was charged and the shopper may simply order again.
+  if (order.releaseReason === "not_prepared")
+    return `We couldn't get your hold on ${order.productName} ready for payment, so it was released and nothing was charged. Please order again.`;
+  if (order.releaseReason === "payment_canceled")
+    return `The payment for your hold on ${order.productName} was cancelled, so the hold was released and nothing was charged.`;
   return `Your hold on ${order.productName} ended at ${formatClock(order.holdExpiresAt)}; the units went back on sale.`;
 }
 

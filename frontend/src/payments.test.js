@@ -77,4 +77,11 @@ it("says why a hold ended", () => {
   expect(holdEndedMessage({ ...order, releaseReason: "payment_unavailable" })).toBe(
     "Card payments weren't available, so your hold on Lamp was released and nothing was charged.",
   );
+  // A hold whose request was cut off before it could be paid (released by the server's check).
+  expect(holdEndedMessage({ ...order, releaseReason: "not_prepared" })).toBe(
+    "We couldn't get your hold on Lamp ready for payment, so it was released and nothing was charged. Please order again.",
+  );
+  expect(holdEndedMessage({ ...order, releaseReason: "payment_canceled" })).toBe(
+    "The payment for your hold on Lamp was cancelled, so the hold was released and nothing was charged.",
+  );
 });

@@ -530,3 +530,328 @@ def test_the_check_leaves_a_hold_a_replay_prepared_meanwhile(
     stored = shop.request("GET", f"/orders/{died.order_id}").json_body
     assert stored["status"] == "AWAITING_PAYMENT"
     assert (shop.stock(), shop.purchased("alice")) == (4, 1)
+
+
+class FailingChecks:
+    """SQS taking a batch of hold checks except those of `refused` orders."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.sent: list[str] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        failed = []
+        for entry in Entries:
+            order_id = json.loads(entry["MessageBody"])["orderId"]
+            if order_id in self.refused:
+                failed.append({"Id": entry["Id"], "SenderFault": False, "Code": "InternalError"})
+            else:
+                self.sent.append(order_id)
+        return {"Successful": [], "Failed": failed}
+
+
+def test_a_hold_check_not_sent_fails_only_its_own_stream_record(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: a hold check SQS refused raised, and the whole notify batch
+    # (every confirmation and check in it) came back.
+    import app as application
+    from chalicelib.model import OrderRequest
+
+    resources.create_topic(boto3.client("sns"))
+    shop.put_product(stock=5, **PAY)
+    shop.put_product("p2", stock=5)
+    first = wiring.orders().place(OrderRequest("alice", "p1", 1)).order
+    refused = wiring.orders().place(OrderRequest("bob", "p1", 1)).order
+    instant = shop.order(productId="p2", userId="carol").json_body
+    sqs = FailingChecks({refused.order_id})
+    monkeypatch.setattr(wiring, "hold_queue", lambda: holds.HoldQueue(sqs, "holds-url"))
+    poller = StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+    )
+    records = [r for r in poller._read() if r["eventName"] == "INSERT"]
+    by_order = {r["dynamodb"]["NewImage"]["orderId"]["S"]: r for r in records}
+    # WHEN the notifier gets the batch and one hold's check is refused
+    answer = application.notify_orders({"Records": records}, None)
+    # THEN only that hold's record is reported; the other hold was watched
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": by_order[refused.order_id]["dynamodb"]["SequenceNumber"]}
+        ]
+    }
+    assert sqs.sent == [first.order_id]
+    assert instant["orderId"] in by_order  # and the instant order was in the same batch
+
+
+def test_a_spare_intents_refund_leaves_the_orders_own_refund_to_come(
+    payments: Payments,
+) -> None:
+    # Regression: refunding a spare PaymentIntent's payment on a hold still
+    # awaiting payment took the order's one refund mark, so when the order was
+    # then paid and cancelled, its own payment was never given back.
+    shop = payments.shop
+    shop.put_product(**PAY)
+    order = shop.order().json_body
+    own = order["payment"]["paymentIntentId"]
+    # GIVEN a spare intent of the hold (one that lost a race to be the order's) paid
+    spare = wiring.gateway().create_intent(
+        order["orderId"],
+        order["amountMinor"],
+        order["currency"],
+        {"userId": order["userId"], "holdExpiresAt": order["holdExpiresAt"]},
+        attempt="lost-race",
+    )
+    payments.stripe.v1.payment_intents.update(
+        spare.intent_id, params={"payment_method": payments.card(GOOD)}
+    )
+    payments.stripe.v1.payment_intents.confirm(spare.intent_id)
+    # WHEN its event comes (twice), then the order is paid and cancelled
+    for _ in range(2):
+        assert payments.event("payment_intent.succeeded", spare.intent_id).status_code == 200
+    assert len(payments.refunds(spare.intent_id)) == 1  # its own mark: once
+    held = shop.request("GET", f"/orders/{order['orderId']}").json_body
+    assert held["status"] == "AWAITING_PAYMENT" and "refund" not in held
+    payments.pay(order["orderId"])
+    payments.event("payment_intent.succeeded", own)
+    cancelled = shop.request("POST", f"/orders/{order['orderId']}/cancel", {})
+    # THEN the order's own payment is refunded too
+    assert cancelled.json_body["status"] == "CANCELLED", cancelled.json_body
+    assert cancelled.json_body["refund"]["reason"] == "cancelled"
+    assert len(payments.refunds(own)) == 1
+
+
+class Died(BaseException):
+    """The request's process killed at this point (nothing after it runs)."""
+
+
+def _dying_update(checkout: Any, monkeypatch: pytest.MonkeyPatch, after: bool) -> None:
+    """The checkout's next UpdateItem (recording the hold's intent) is where its
+    request dies: just `after` it was written, or just before."""
+    real = checkout._client.update_item
+
+    def update_item(**params: Any) -> Any:
+        if after:
+            real(**params)
+        raise Died(params["Key"]["orderId"]["S"])
+
+    monkeypatch.setattr(checkout._client, "update_item", update_item)
+
+
+def _stream_checks(shop: Shop) -> None:
+    import app as application
+
+    StreamPoller(
+        shop.dynamodb,
+        boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")),
+        shop.config.orders_table,
+        application.notify_orders,
+    ).drain()
+
+
+def test_a_request_dying_once_the_intent_is_recorded_leaves_the_release_coming(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: the release message was sent after the intent was recorded; a
+    # request that died between the two left a hold its check found ready and
+    # only a read or /pay of it (the lazy check) would ever release.
+    from chalicelib.model import OrderRequest
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    checkout = wiring.checkout()
+    dying = pytest.MonkeyPatch()
+    _dying_update(checkout, dying, after=True)
+    # GIVEN a hold whose request died right after recording its PaymentIntent
+    with pytest.raises(Died):
+        checkout.place(OrderRequest("alice", "p1", 2))
+    dying.undo()
+    (stored,) = shop.orders()
+    assert stored["status"] == "AWAITING_PAYMENT" and stored["paymentIntentId"]
+    # WHEN the stream's check comes, and then the hold's end
+    _stream_checks(shop)
+    messages = {m["kind"]: m for m in payments.messages()}
+    assert set(messages) == {"release", "check"}
+    assert checkout.release_message(json.dumps(messages["check"])) == "ready"
+    later = instants.parse(stored["holdExpiresAt"]) + timedelta(milliseconds=1)
+    monkeypatch.setattr(instants, "now", lambda: later)
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    # THEN its release message releases it on time, with no read of it
+    assert checkout.release_message(json.dumps(messages["release"])) == "released"
+    assert (shop.stock(), shop.purchased("alice")) == (5, 0)
+    assert payments.intent(stored["paymentIntentId"]).status == "canceled"
+
+
+def test_a_request_dying_before_the_intent_is_recorded_leaves_its_check_to_release(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.model import OrderRequest
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    checkout = wiring.checkout()
+    dying = pytest.MonkeyPatch()
+    _dying_update(checkout, dying, after=False)
+    # GIVEN a hold whose request died once its release message was sent, before
+    # its PaymentIntent was recorded (nobody can pay it)
+    with pytest.raises(Died):
+        checkout.place(OrderRequest("alice", "p1", 2))
+    dying.undo()
+    (stored,) = shop.orders()
+    assert stored["status"] == "AWAITING_PAYMENT" and "paymentIntentId" not in stored
+    # WHEN the stream's check comes
+    _stream_checks(shop)
+    messages = {m["kind"]: m for m in payments.messages()}
+    assert set(messages) == {"release", "check"}
+    # THEN it releases the hold at once; its release message, later, finds it gone
+    assert checkout.release_message(json.dumps(messages["check"])) == "released unprepared"
+    assert (shop.stock(), shop.purchased("alice")) == (5, 0)
+    later = instants.parse(stored["holdExpiresAt"]) + timedelta(milliseconds=1)
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    assert checkout.release_message(json.dumps(messages["release"])) == "not held"
+    assert payments.intent(messages["release"]["paymentIntentId"]).status == "canceled"
+    assert shop.stock() == 5
+
+
+def test_a_replay_given_the_same_intent_by_stripe_leaves_it_payable(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: two replays of one request race to record their intents;
+    # Stripe, keyed by the order, gives both the same one, and the loser
+    # cancelled it as a spare: the winner's shopper could never pay.
+    from chalicelib.model import OrderRequest
+    from chalicelib.orders.transactions import intent_record
+
+    shop = payments.shop
+    shop.put_product(stock=5, **PAY)
+    checkout = wiring.checkout()
+    real = checkout._client.update_item
+
+    def replay_first(**params: Any) -> Any:
+        # The other replay records the same intent just before this one does.
+        values = params["ExpressionAttributeValues"]
+        real(
+            **intent_record(
+                shop.config,
+                params["Key"]["orderId"]["S"],
+                values[":pi"]["S"],
+                values[":secret"]["S"],
+            )
+        )
+        return real(**params)
+
+    with monkeypatch.context() as racing:
+        racing.setattr(checkout._client, "update_item", replay_first)
+        order = checkout.place(OrderRequest("alice", "p1", 1)).order
+    assert order.payment_intent_id is not None
+    assert payments.intent(order.payment_intent_id).status == "requires_payment_method"
+    paid = payments.pay(order.order_id)
+    assert paid.status_code == 200, paid.json_body
+
+
+def _releases_at_the_end(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], list[int]]:
+    """The release messages waiting, as one batch of the holds queue's mapping,
+    with the clock past every hold's end; the TransactWriteItems the checkout
+    then sends are listed."""
+    messages = [m for m in payments.messages() if m["kind"] == "release"]
+    later = max(instants.parse(m["expiresAt"]) for m in messages) + timedelta(milliseconds=1)
+    monkeypatch.setattr(instants, "now", lambda: later)
+    checkout = wiring.checkout()
+    monkeypatch.setattr(checkout, "_now", lambda: later)
+    calls: list[int] = []
+    checkout._client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: calls.append(len(params["TransactItems"])),
+    )
+    batch = {"Records": [{"messageId": m["orderId"], "body": json.dumps(m)} for m in messages]}
+    return batch, calls
+
+
+def test_holds_of_one_product_ending_together_are_released_in_one_transaction(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=12, shards=3, **PAY)
+    shop.put_product("p2", stock=5, **PAY)
+    # GIVEN five holds of p1 (alice's two among them) and one of p2, ending together
+    placed = [
+        shop.order(userId=user, quantity=quantity).json_body
+        for user, quantity in (("alice", 2), ("alice", 1), ("bob", 1), ("carol", 3), ("dan", 1))
+    ]
+    placed.append(shop.order(productId="p2", userId="alice").json_body)
+    assert (shop.stock(), shop.stock("p2"), shop.purchased("alice")) == (4, 4, 3)
+    batch, calls = _releases_at_the_end(payments, monkeypatch)
+    assert len(batch["Records"]) == 6
+    taken = [
+        key
+        for record in batch["Records"]
+        for key, _ in json.loads(record["body"])["allocation"]
+        if json.loads(record["body"])["productId"] == "p1"
+    ]
+    assert len(taken) > len(set(taken))  # five holds on three stock items
+    # WHEN the batch is delivered
+    assert application_release(batch) == {"batchItemFailures": []}
+    # THEN one transaction per product: p1's five orders, its stock items once
+    # each (the units summed), alice's counter once (3); p2's hold alone
+    assert sorted(calls) == [3, 5 + len(set(taken)) + 4], calls
+    for order in placed:
+        stored = shop.request("GET", f"/orders/{order['orderId']}").json_body
+        assert (stored["status"], stored["releaseReason"]) == ("RELEASED", "expired")
+        assert payments.intent(order["payment"]["paymentIntentId"]).status == "canceled"
+    assert (shop.stock(), shop.stock("p2")) == (12, 5)
+    assert [shop.purchased(u) for u in ("alice", "bob", "carol", "dan")] == [0, 0, 0, 0]
+    assert shop.purchased("alice", "p2") == 0
+
+
+def test_a_batch_with_a_hold_gone_meanwhile_is_released_one_by_one(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=10, **PAY)
+    placed = [shop.order(userId=user).json_body for user in ("alice", "bob", "carol")]
+    # GIVEN bob let his hold go (released, its units back) before its message came
+    gone = placed[1]
+    assert shop.request("POST", f"/orders/{gone['orderId']}/cancel", {}).status_code == 200
+    assert shop.stock() == 8
+    batch, calls = _releases_at_the_end(payments, monkeypatch)
+    # WHEN the three release messages come in one batch
+    answer = application_release(batch)
+    # THEN the shared transaction is cancelled by bob's; alice's and carol's are
+    # released on their own, bob's not twice, and nothing comes back
+    assert answer == {"batchItemFailures": []}
+    assert calls == [3 + 1 + 3, 3, 3, 3], calls
+    reasons = {
+        o["orderId"]: shop.request("GET", f"/orders/{o['orderId']}").json_body["releaseReason"]
+        for o in placed
+    }
+    assert reasons == {
+        placed[0]["orderId"]: "expired",
+        gone["orderId"]: "cancelled",
+        placed[2]["orderId"]: "expired",
+    }
+    assert shop.stock() == 10 and shop.purchased("bob") == 0
+
+
+def test_a_release_message_delivered_twice_in_a_batch_releases_once(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = payments.shop
+    shop.put_product(stock=10, **PAY)
+    shop.order(userId="alice", quantity=2)
+    shop.order(userId="bob")
+    batch, calls = _releases_at_the_end(payments, monkeypatch)
+    first = batch["Records"][0]
+    batch["Records"].append({**first, "messageId": "again"})
+    assert application_release(batch) == {"batchItemFailures": []}
+    assert calls == [2 + 1 + 2], calls  # the two orders, one stock item, two counters
+    assert shop.stock() == 10 and shop.purchased("alice") == 0
+
+
+def application_release(batch: dict[str, Any]) -> Any:
+    import app as application
+
+    return application.release_holds(batch, None)

@@ -8,6 +8,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -485,3 +486,61 @@ def test_the_stream_filters_pass_orders_and_cancellations_only(
     text = json.dumps(FILTERS)
     marks = (notifications.PLACED.mark, notifications.CANCELLATION.mark, "statsPlaced")
     assert all(f'"{mark}"' in text for mark in marks)
+
+
+@pytest.mark.parametrize("reason", ["cancelled", "not_prepared", "expired"])
+def test_the_refund_email_says_when_the_hold_was_released(reason: str) -> None:
+    # Regression: it showed holdExpiresAt, minutes after a hold let go early.
+    from decimal import Decimal
+
+    from chalicelib.order_mail import Kind, text
+
+    created = instants.parse("2026-12-07T10:00:00Z")
+    released = created + (timedelta(minutes=10) if reason == "expired" else timedelta(minutes=2))
+    order = Order(
+        "o-1", "late@example.com", "p1", "Lamp", 1, Decimal(20), Decimal(20), "RELEASED",
+        created, hold_expires_at=created + timedelta(minutes=10), released_at=released,
+        release_reason=reason, refunded_at=released + timedelta(minutes=1),
+    )  # fmt: skip
+    lines = text(Kind.REFUNDED, order).splitlines()
+    assert f"Hold ended:   {instants.canonical(released)}" in lines
+
+
+@pytest.mark.parametrize(
+    ("event", "image", "delivered"),
+    [
+        # A hold committed: its check goes on the holds queue.
+        ("INSERT", {"status": {"S": "AWAITING_PAYMENT"}}, True),
+        # Its PaymentIntent recorded, or a released hold: nothing to do.
+        ("MODIFY", {"status": {"S": "AWAITING_PAYMENT"}, "paymentIntentId": {"S": "pi_1"}}, False),
+        ("MODIFY", {"status": {"S": "RELEASED"}, "releasedAt": {"S": "t"}}, False),
+        # A late payment refunded on a released hold: announced once.
+        ("MODIFY", {"status": {"S": "RELEASED"}, "refundedAt": {"S": "t"}}, True),
+        (
+            "MODIFY",
+            {"status": {"S": "RELEASED"}, "refundedAt": {"S": "t"}, "refundNotifiedAt": {"S": "t"}},
+            False,
+        ),
+        # A spare intent's refund marks a hold still awaiting payment: nothing to announce.
+        (
+            "MODIFY",
+            {"status": {"S": "AWAITING_PAYMENT"}, "spareRefundedAt_pi_2": {"S": "t"}},
+            False,
+        ),
+    ],
+)
+def test_the_stream_filters_pass_new_holds_and_refunds_to_announce(
+    event: str, image: dict[str, Any], delivered: bool
+) -> None:
+    from chalicelib import notifications
+    from local.delivery import FILTERS, passes
+
+    record: dict[str, Any] = {
+        "eventName": event,
+        "dynamodb": {"Keys": {}, "NewImage": {"orderId": {"S": "o-1"}, **image}},
+    }
+    assert passes(FILTERS, record) is delivered
+    assert f'"{notifications.REFUND_NOTICE.mark}"' in json.dumps(FILTERS)
+    # What passes a MODIFY is what the notifier acts on: a refund notice.
+    if event == "MODIFY":
+        assert (notifications.refunded_order_id(record) is not None) is delivered

@@ -268,7 +268,7 @@ def contract_needs(stage: str, function: str) -> set[Need]:
         room_key = {("ssm:GetParameter", room_key_parameter(stage))}
         return secrets | room_key | key | {("sqs:SendMessage", holds_queue(stage))}
     if function == "notify_orders":
-        return {("sqs:SendMessage", holds_queue(stage))}
+        return key | {("sqs:SendMessage", holds_queue(stage))}
     if function == "release_holds":
         tables = ("flashsale-local-orders", "flashsale-local-products", "flashsale-local-purchases")
         return secrets | key | {
@@ -279,6 +279,24 @@ def contract_needs(stage: str, function: str) -> set[Need]:
             for action in ("GetItem", "UpdateItem") for table in tables
         }  # fmt: skip
     return set()
+
+
+ENCRYPTED_QUEUES = ("holds",)  # infra/core/payments.tf: under the stage's key
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_sender_to_an_encrypted_queue_needs_the_key_on_its_own(
+    stage: str, function: str
+) -> None:
+    # Regression: the notifier's holds-queue sends needed the key only by way of
+    # its dead-letter queue's (runtime_needs): without that, the policy's key
+    # statement would have seemed unused.
+    needed = contract_needs(stage, function)
+    for queue in ENCRYPTED_QUEUES:
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:flashsale-{stage}-{queue}"
+        if ("sqs:SendMessage", arn) in needed:
+            assert {("kms:GenerateDataKey", KEY), ("kms:Decrypt", KEY)} <= needed, queue
 
 
 def runtime_needs(stage: str, function: str) -> set[Need]:
