@@ -37,7 +37,10 @@ class Releases(Refunds):
 
     def release_batch(self, event: dict[str, Any]) -> dict[str, Any]:
         """The `release_holds` function: a batch of holds-queue messages; the
-        messages to deliver again, as a partial batch response."""
+        messages to deliver again, as a partial batch response. Built here, not
+        by Powertools' batch processor: that hands its handler one record at a
+        time, and the holds of one product are released together, in one
+        transaction, only when the whole batch is seen at once."""
         records = event.get("Records", [])
         outcomes = self.release_messages([str(record["body"]) for record in records])
         failures = []
