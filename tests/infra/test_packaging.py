@@ -26,6 +26,7 @@ FUNCTIONS = {
     "SendEmails": "send_emails",
     "RecordEmailFeedback": "record_email_feedback",
     "ReleaseHolds": "release_holds",
+    "AdmitShoppers": "admit_shoppers",
 }
 
 # Slow (seconds a test) and built by `make test`: `make check` leaves these out.
@@ -119,6 +120,7 @@ def test_timeouts_memory_concurrency_and_log_retention(sam: Any) -> None:
         "/aws/lambda/${SendEmails}": retention,
         "/aws/lambda/${RecordEmailFeedback}": retention,
         "/aws/lambda/${ReleaseHolds}": retention,
+        "/aws/lambda/${AdmitShoppers}": retention,
     }
     # The mailer's queue hides a message 6x the function's timeout (infra/app).
     mail = resources["SendEmails"]["Properties"]
@@ -127,6 +129,9 @@ def test_timeouts_memory_concurrency_and_log_retention(sam: Any) -> None:
     release = resources["ReleaseHolds"]["Properties"]
     assert release["Timeout"] == function_config(stage, "release_holds")["lambda_timeout"] <= 60
     assert release["MemorySize"] == function_config(stage, "release_holds")["lambda_memory_size"]
+    # And the tick queue for the waiting rooms' admitter (infra/core/rooms.tf).
+    admit = resources["AdmitShoppers"]["Properties"]
+    assert admit["Timeout"] == function_config(stage, "admit_shoppers")["lambda_timeout"] <= 60
 
 
 def test_regional_api_with_stage_authorizers_and_no_stream_event(sam: Any) -> None:
@@ -134,7 +139,13 @@ def test_regional_api_with_stage_authorizers_and_no_stream_event(sam: Any) -> No
     api = resources["RestAPI"]["Properties"]
     assert api["EndpointConfiguration"] == "REGIONAL"  # CloudFront is our own edge
     # The stream's event source mapping is Terraform's (infra/app), not Chalice's.
-    for function in ("NotifyOrders", "SendEmails", "RecordEmailFeedback", "ReleaseHolds"):
+    for function in (
+        "NotifyOrders",
+        "SendEmails",
+        "RecordEmailFeedback",
+        "ReleaseHolds",
+        "AdmitShoppers",
+    ):
         assert "Events" not in resources[function]["Properties"]
     # Shopper routes need a Cognito token of the stage's pool; PUT /products needs SigV4.
     swagger = api["DefinitionBody"]
