@@ -32,6 +32,7 @@ class Shopper(FastHttpUser):
     def on_start(self) -> None:
         self.user_id, self.auth = IDENTITIES.next()
         self.products: list[str] = []
+        self.rooms: list[str] = []
         self.browse()
 
     @task(5)
@@ -40,13 +41,23 @@ class Shopper(FastHttpUser):
             if reply.status_code != 200:
                 reply.failure(f"status {reply.status_code}")
                 return
-            self.products = [p["productId"] for p in reply.json()["products"]]
+            listed = reply.json()["products"]
+            # A product behind a waiting room is bought with the room's pass
+            # (docs/waiting-room.md): these shoppers only watch its queue.
+            self.products = [p["productId"] for p in listed if "waitingRoom" not in p]
+            self.rooms = [p["productId"] for p in listed if "waitingRoom" in p]
 
     @task(2)
     def look(self) -> None:
         if self.products:
             product = random.choice(self.products)
             self.client.get(f"/products/{product}", name="GET /products/{id}")
+
+    @task(2)
+    def watch_queue(self) -> None:
+        if self.rooms:
+            product = random.choice(self.rooms)
+            self.client.get(f"/products/{product}/queue", name="GET /products/{id}/queue")
 
     @task(3)
     def buy(self) -> None:
