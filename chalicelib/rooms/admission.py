@@ -16,6 +16,11 @@ import math
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+# A batch counts as expired this long after its passes do: an order checked its
+# pass just before the end may still be committing, and until it has, its pass
+# is in neither the redeemed count nor the stock.
+EXPIRY_GRACE = timedelta(seconds=5)
+
 PREQUEUE = "PREQUEUE"
 OPEN = "OPEN"
 SOLD_OUT = "SOLD_OUT"
@@ -58,7 +63,7 @@ def decide(
     )
     # At most one second's worth: a late tick does not admit a burst.
     credit = min(room.credit + rate * elapsed, float(rate))
-    life = timedelta(seconds=pass_seconds)
+    life = timedelta(seconds=pass_seconds) + EXPIRY_GRACE
     live = tuple(b for b in room.batches if b.at + life > now)
     gone = [b.through for b in room.batches if b.at + life <= now]
     expired_through = max([room.expired_through, *gone])

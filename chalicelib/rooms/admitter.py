@@ -36,6 +36,13 @@ PREQUEUE_TICK = 5
 WATCHDOG = timedelta(seconds=10)
 # What one tick ranks at most of the arrivals after the start.
 RANKS_PER_TICK = 5_000
+# How long a claimed tick keeps the watchdog away: longer than the admitter's
+# Lambda timeout (60 s, .chalice/config.json), so a tick still at work is never
+# doubled by the watchdog (a live tick is dead by then, if it is not done).
+LEASE = timedelta(seconds=75)
+# Rank writes in flight at once: a freeze of 100,000 entries is 4,000
+# BatchWriteItems, which one after another would not fit in the timeout.
+RANK_WRITERS = 8
 MAX_DELAY = 900  # SQS's limit on DelaySeconds
 
 
@@ -88,10 +95,20 @@ class Admitter:
         """One admitter tick (an SQS message): freeze and shuffle the pre-queue at
         the start, rank new arrivals, admit, and send the next tick."""
         moment = self._now()
-        # Quiet the watchdog while this tick works (a freeze of many entries).
-        room = self._store.claim(product_id, number, moment + timedelta(seconds=60))
+        room = self._store.claim(product_id, number, moment + LEASE)
         if room is None:
             return "not this tick"
+        try:
+            return self._work(room, moment)
+        except Exception:
+            # The claim has moved the room on: SQS's retry of this message would
+            # be refused, and the chain would wait for the watchdog. Send the
+            # next number now instead (a spare is refused by its claim).
+            self._ticks.send(product_id, room.tick, TICK)
+            raise
+
+    def _work(self, room: Room, moment: datetime) -> str:
+        product_id = room.product_id
         # Passes used, then the stock: an order that commits between the two reads
         # is then counted in neither (or in the stock only), so the passes still
         # out are never under-counted against the units. The other order of reads
@@ -151,7 +168,8 @@ class Admitter:
         pre = list(self._store.arrivals(room.product_id, None, instants.canonical(opens)))
         ids = [entry.entry_id for entry in pre]
         ranks = {entry_id: n for n, entry_id in enumerate(shuffle.order(room.seed, ids), 1)}
-        self._store.rank(room.product_id, [e._replace(rank=ranks[e.entry_id]) for e in pre])
+        ranked = [e._replace(rank=ranks[e.entry_id]) for e in pre]
+        self._store.rank(room.product_id, ranked, writers=RANK_WRITERS)
         pages = self._store.write_pages(room.product_id, shuffle.canonical(ids))
         logger.info("pre-queue frozen", product_id=room.product_id, entries=len(ids))
         return room._replace(

@@ -57,7 +57,7 @@ class RoomService:
         self._clock = clock
         self._cache_seconds = cache_seconds
         self._cached: dict[str, tuple[float, Room]] = {}
-        self._reading = threading.Lock()
+        self._reading: dict[str, threading.Lock] = {}  # one per room: a slow one delays no other
         self._nudged: dict[str, float] = {}
         self._admitter = Admitter(store, client, catalog.table, ticks, self._now)
 
@@ -131,6 +131,8 @@ class RoomService:
             if entry is None:
                 entry = self._store.entry(product_id, ticket.shopper)
             expires = admission.pass_expiry(state, rank, product.waiting_room.pass_seconds)
+            if expires is not None and expires <= self._now():
+                expires = None  # run out since the last tick: the tick has yet to say so
             if entry is not None and entry.redeemed_by is not None:
                 answer["status"] = "USED"
             elif expires is None:
@@ -195,7 +197,8 @@ class RoomService:
         """PUT /admin/rooms/{id}: change the admission rate; the next tick uses it."""
         self._product(product_id)
         self._catalog.set_room_rate(product_id, rate)
-        self._nudge(self._store.room(product_id, consistent=True), force=True)
+        product = self._product(product_id)
+        self._nudge(self._store.room(product_id, consistent=True), product, force=True)
         return self.admin(product_id)
 
     def tick(self, product_id: str, number: int) -> str:
@@ -216,7 +219,7 @@ class RoomService:
         product_id = product.product_id
         cached = self._cached.get(product_id)
         if cached is None or cached[0] <= self._clock():
-            with self._reading:
+            with self._reading.setdefault(product_id, threading.Lock()):
                 cached = self._cached.get(product_id)
                 if cached is None or cached[0] <= self._clock():
                     room = self._store.room(product_id)
@@ -224,7 +227,7 @@ class RoomService:
                         room = self._create(product)
                     cached = (self._clock() + self._cache_seconds, room)
                     self._cached[product_id] = cached
-                    self._nudge(room)
+                    self._nudge(room, product)
         return cached[1]
 
     def _create(self, product: Product) -> Room:
@@ -236,12 +239,19 @@ class RoomService:
             self._ticks.send(product.product_id, 0, 0)
         return room
 
-    def _nudge(self, room: Room | None, force: bool = False) -> None:
-        """Restart a stalled admitter chain (the tick number makes a spare harmless)."""
-        if room is None or (room.frozen and room.state.phase == CLOSED):
+    def _nudge(self, room: Room | None, product: Product, force: bool = False) -> None:
+        """Restart a stalled admitter chain (the tick number makes a spare
+        harmless), or a closed room's whose product has its room on again and
+        a sale not over."""
+        if room is None:
             return
         moment = self._now()
         due = room.next_tick_at or room.created_at
+        if room.frozen and room.state.phase == CLOSED:
+            ends = product.sale_ends_at
+            if ends is not None and ends <= moment:
+                return
+            due = moment - WATCHDOG  # its chain ended: start it again now
         if not force and moment < due + WATCHDOG:
             return
         last = self._nudged.get(room.product_id)
@@ -272,6 +282,7 @@ def _public(product: Product, room: Room) -> dict[str, Any]:
         "preCount": room.pre_count,
         "queueLength": state.ranked,
         "admittedThrough": state.admitted_through,
+        "expiredThrough": state.expired_through,
         "ratePerSecond": product.waiting_room.rate_per_second,
         "unitsLeft": room.units_left if room.updated_at is not None else product.stock,
         "pages": room.pages,

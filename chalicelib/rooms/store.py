@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -342,17 +343,25 @@ class RoomStore:
                 return
             query["ExclusiveStartKey"] = last
 
-    def rank(self, product_id: str, entries: list[Entry]) -> None:
-        """Write the entries' ranks (BatchWriteItem, 25 a request). Only unranked,
-        unadmitted entries are written, and only by the tick that holds the room."""
-        for start in range(0, len(entries), 25):
-            request = {
+    def rank(self, product_id: str, entries: list[Entry], writers: int = 1) -> None:
+        """Write the entries' ranks (BatchWriteItem, 25 a request, `writers` at
+        once). Only unranked, unadmitted entries are written, and only by the
+        tick that holds the room."""
+        requests = [
+            {
                 self._table: [
                     {"PutRequest": {"Item": _entry_item(product_id, e)}}
                     for e in entries[start : start + 25]
                 ]
             }
-            self._batch_write(request)
+            for start in range(0, len(entries), 25)
+        ]
+        if writers <= 1 or len(requests) <= 1:
+            for request in requests:
+                self._batch_write(request)
+            return
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            list(pool.map(self._batch_write, requests))
 
     def write_pages(self, product_id: str, ids: list[str]) -> int:
         """The frozen pre-queue's list, in pages; how many pages."""

@@ -8,6 +8,7 @@ the admitter's ticks are run by hand (the stack test drives them through SQS).""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,9 +212,15 @@ def test_a_pass_expires_and_its_place_goes_to_the_next(room: Room) -> None:
     assert room.me(second)["status"] == "WAITING"
     held = room.me(first)["pass"]
     room.tick(61)
+    # Past the pass's end: expired at once, whatever the last tick said (a
+    # regression: the room answered ADMITTED with a dead pass until its next tick).
     assert room.me(first)["status"] == "EXPIRED"
     late = room.order(first, held)
     assert (late.status_code, late.json_body["code"]) == (409, "PASS_EXPIRED")
+    # Its place goes on once an order checked just before the end has had time
+    # to commit (EXPIRY_GRACE): until then the unit may still be bought with it.
+    assert room.me(second)["status"] == "WAITING"
+    room.tick(5)
     assert room.me(second)["status"] == "ADMITTED"
     assert room.order(second, room.me(second)["pass"]).status_code == 201
 
@@ -396,3 +403,47 @@ def test_a_pass_is_for_its_own_product_only(room: Room) -> None:
     assert (crossed.status_code, crossed.json_body["code"]) == (403, "ADMISSION_REQUIRED")
     assert other.order("alice", other.me("alice")["pass"]).status_code == 201
     assert room.order("alice", for_drop).status_code == 201
+
+
+def test_a_room_switched_off_and_on_again_reopens(room: Room) -> None:
+    # Regression: a room closed (its room off, its product gone or its sale
+    # ended) was never ticked again, even once switched back on.
+    body = room.open(stock=5, rate=5)
+    room.join("alice")
+    room.start()
+    plain = {k: v for k, v in body.items() if k not in ("waitingRoom", "productId", "shards")}
+    room.shop.put_product("drop", **plain)
+    assert room.tick() == "closed"
+    room.open(stock=5, rate=5)
+    queue = room.sqs.get_queue_url(QueueName=resources.ROOMS_QUEUE)["QueueUrl"]
+    room.sqs.purge_queue(QueueUrl=queue)
+    wiring.rooms()._cached.clear()
+    room.state()  # the poll that finds it closed with its room on sends a tick
+    assert len(room.sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1
+    assert room.tick() == "OPEN"
+    assert room.me("alice")["status"] == "ADMITTED"
+
+
+def test_a_tick_that_fails_after_its_claim_sends_the_next(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: SQS's retry of a failed tick was refused by the claim it had
+    # made, and the chain waited for the watchdog.
+    from chalicelib.rooms import admitter
+
+    room.open()
+    room.join("alice")
+    room.start()
+    queue = room.sqs.get_queue_url(QueueName=resources.ROOMS_QUEUE)["QueueUrl"]
+    room.sqs.purge_queue(QueueUrl=queue)
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(admitter, "read_product", throttled)
+    with pytest.raises(RuntimeError):
+        room.tick()
+    stored = wiring.rooms()._store.room("drop", consistent=True)
+    assert stored is not None
+    sent = room.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2).get("Messages", [])
+    assert [json.loads(m["Body"])["tick"] for m in sent] == [stored.tick]
