@@ -177,41 +177,35 @@ HOLDS_VISIBILITY_SECONDS = 30
 
 def create_holds(sqs: Any) -> str:
     """The holds queue (docs/payments.md), with its dead-letter queue; its URL."""
-    dlq = sqs.create_queue(QueueName=HOLDS_DLQ)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(HOLDS_MAX_RECEIVES)}
-    return str(
-        sqs.create_queue(
-            QueueName=HOLDS_QUEUE,
-            Attributes={
-                "VisibilityTimeout": str(HOLDS_VISIBILITY_SECONDS),
-                "RedrivePolicy": json.dumps(redrive),
-            },
-        )["QueueUrl"]
+    return _queue_with_dlq(
+        sqs, HOLDS_QUEUE, HOLDS_DLQ, HOLDS_VISIBILITY_SECONDS, HOLDS_MAX_RECEIVES
     )
 
 
 ROOMS_QUEUE = "flashsale-local-room-ticks"
 ROOMS_DLQ = "flashsale-local-room-ticks-dlq"
 ROOMS_VISIBILITY_SECONDS = 30
+ROOMS_MAX_RECEIVES = 3
 
 
 def create_room_ticks(sqs: Any) -> str:
     """The waiting rooms' tick queue, with its dead-letter queue; its URL."""
-    dlq = sqs.create_queue(QueueName=ROOMS_DLQ)["QueueUrl"]
+    return _queue_with_dlq(
+        sqs, ROOMS_QUEUE, ROOMS_DLQ, ROOMS_VISIBILITY_SECONDS, ROOMS_MAX_RECEIVES
+    )
+
+
+def _queue_with_dlq(sqs: Any, name: str, dlq_name: str, visibility: int, receives: int) -> str:
+    """A queue whose message goes to its dead-letter queue after `receives`; its URL."""
+    dlq = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(receives)}
     return str(
         sqs.create_queue(
-            QueueName=ROOMS_QUEUE,
-            Attributes={
-                "VisibilityTimeout": str(ROOMS_VISIBILITY_SECONDS),
-                "RedrivePolicy": json.dumps(redrive),
-            },
+            QueueName=name,
+            Attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)},
         )["QueueUrl"]
     )
 

@@ -30,7 +30,7 @@ PAGE_SIZE = 10_000  # entry ids per list page: ~230 KB, under DynamoDB's 400 KB
 # Passes used are counted on this many items, so that orders of one room do not
 # all contend on one item (a transaction conflict each time two meet).
 REDEEMED_SHARDS = 10
-_FAILED = "ConditionalCheckFailed"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class Entry(NamedTuple):
@@ -168,21 +168,8 @@ class RoomStore:
             "tick": {"N": "0"},
             "phase": {"S": room.state.phase},
         }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(sk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            stored = exc.response.get("Item") or self._client.get_item(
-                TableName=self._table, Key=_room_key(room.product_id), ConsistentRead=True
-            ).get("Item")
-            return _room(stored)
-        return room
+        stored = self._put_new(item)
+        return room if stored is None else _room(stored)
 
     def claim(self, product_id: str, tick: int, quiet_until: datetime) -> Room | None:
         """Take tick number `tick` (None: another took it, or the room is gone):
@@ -201,7 +188,7 @@ class RoomStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
                 return None
             raise
         return _room(answer["Attributes"])
@@ -261,7 +248,7 @@ class RoomStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
                 return False
             raise
         return True
@@ -271,21 +258,8 @@ class RoomStore:
     def join(self, product_id: str, entry: Entry) -> tuple[Entry, bool]:
         """(the shopper's entry, whether it is new): one conditional write, a
         second join answered from the condition's ALL_OLD."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_entry_item(product_id, entry),
-                ConditionExpression="attribute_not_exists(sk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            stored = exc.response.get("Item") or self._client.get_item(
-                TableName=self._table, Key=entry_key(product_id, entry.shopper), ConsistentRead=True
-            ).get("Item")
-            return _entry(stored), False
-        return entry, True
+        stored = self._put_new(_entry_item(product_id, entry))
+        return (entry, True) if stored is None else (_entry(stored), False)
 
     def entry(self, product_id: str, shopper: str, consistent: bool = False) -> Entry | None:
         item = self._client.get_item(
@@ -306,7 +280,7 @@ class RoomStore:
                 ExpressionAttributeValues={":a": {"S": arrival}, ":old": {"S": entry.arrival}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
                 return False
             raise
         return True
@@ -396,6 +370,26 @@ class RoomStore:
             ConsistentRead=True,
         )
         return sum(int(item.get("n", {"N": "0"})["N"]) for item in answer.get("Items", []))
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Put `item` unless its key exists: None if put, else the stored item
+        (from the condition's ALL_OLD, or one consistent read without it)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(sk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+            key = {"productId": item["productId"], "sk": item["sk"]}
+            stored: dict[str, Any] = exc.response.get("Item") or self._client.get_item(
+                TableName=self._table, Key=key, ConsistentRead=True
+            ).get("Item")
+            return stored
+        return None
 
     def _batch_write(self, request: dict[str, Any]) -> None:
         for attempt in range(retry.BATCH_ROUNDS):
