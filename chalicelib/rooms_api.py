@@ -22,6 +22,11 @@ def _caller() -> identity.Caller:
     return identity.caller(rooms.current_request.context, wiring.config().auth_mode)
 
 
+def _body() -> tuple[bytes | None, str | None]:
+    request = rooms.current_request
+    return cast(bytes | None, request.raw_body), request.headers.get("content-type")
+
+
 def _product_id(productId: str) -> str:
     from chalicelib import validation
 
@@ -51,10 +56,7 @@ def join_queue(productId: str) -> Response:
 
     product_id = _product_id(productId)
     who = _caller()
-    request = rooms.current_request
-    body = validation.optional_body(
-        cast(bytes | None, request.raw_body), request.headers.get("content-type"), contract.JoinBody
-    )
+    body = validation.optional_body(*_body(), contract.JoinBody)
     if body.user_id is not None:
         identity.ensure_self(who, body.user_id)
     shopper = who.user_id or body.user_id
@@ -107,10 +109,5 @@ def admin_room_rate(productId: str) -> Response:
 
     identity.ensure_admin(_caller())
     product_id = _product_id(productId)
-    request = rooms.current_request
-    body = validation.body(
-        cast(bytes | None, request.raw_body),
-        request.headers.get("content-type"),
-        contract.RoomRateBody,
-    )
+    body = validation.body(*_body(), contract.RoomRateBody)
     return Response(wiring.rooms().set_rate(product_id, body.rate_per_second), headers=NO_STORE)

@@ -12,8 +12,9 @@ How an order is placed (docs/orders.md, "How an order is placed", has the why):
    threads of one container do not plan on the same units.
 3. One TransactWriteItems: the stock decrements (each conditional on enough
    units, the product's version and price and the sale window), the order put
-   (conditional on the order not existing: a replay finds its own order) and,
-   for limited products, the shopper's purchase counter.
+   (conditional on the order not existing: a replay finds its own order),
+   for limited products the shopper's purchase counter, and while the
+   product's waiting room is on the pass's redemption (chalicelib.rooms.gate).
 4. A cancelled transaction is turned into a `Verdict` by `judge` (orders.verdicts), a pure
    function of DynamoDB's answer (`ALL_OLD` on every item says why with no
    extra read), and `OrderWriter._place` acts on it: return the replayed
