@@ -316,11 +316,11 @@ class Mailbox:
         attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
 
-    def receive(self) -> list[dict[str, Any]]:
-        """Take the waiting messages: SNS envelopes with the Message parsed."""
-        # Short polls only: a long poll would hold the emulator's global lock.
+    def receive(self, wait: int = 0) -> list[dict[str, Any]]:
+        """Take the waiting messages (waiting up to `wait` s for one): SNS
+        envelopes with the Message parsed."""
         response = self._sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
         )
         envelopes = []
         for raw in response.get("Messages", []):
@@ -330,13 +330,15 @@ class Mailbox:
             self._sqs.delete_message(QueueUrl=self.url, ReceiptHandle=raw["ReceiptHandle"])
         return envelopes
 
-    def print_forever(self, stop: threading.Event, idle: float = 0.5) -> None:
-        """Print each confirmation as it arrives, until `stop` is set."""
+    def print_forever(self, stop: threading.Event, wait: int = 1) -> None:
+        """Print each confirmation as it arrives, until `stop` is set (long
+        polls of `wait` s: the emulator waits them out outside its lock)."""
         while not stop.is_set():
             try:
-                envelopes = self.receive()
+                envelopes = self.receive(wait)
             except Exception:
                 logger.exception("mailbox poll failed")
+                stop.wait(1)
                 envelopes = []
             for envelope in envelopes:
                 order = envelope["Message"]["order"]
@@ -346,5 +348,3 @@ class Mailbox:
                     f" (order {order['orderId']})",
                     flush=True,
                 )
-            if not envelopes:
-                stop.wait(idle)

@@ -6,12 +6,17 @@ the Orders stream's history): a local flash sale slows to a crawl within
 minutes. This keeps moto's own evaluation of every item (conditions, ALL_OLD,
 the writes themselves) and snapshots only the items the transaction names,
 plus the length of each touched table's stream, restoring just those on
-cancellation. Installed by the emulator only; in-process tests use moto as is.
+cancellation. Each condition is parsed once per text, names and values: the
+holds one release transaction frees share their orders' condition and values
+(and their shoppers' counters often do), and parsing was a fifth of such a
+transaction's time. moto's parsed condition only reads the item it is given.
+Installed by the emulator only; in-process tests use moto as is.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from moto.dynamodb.comparisons import get_filter_expression
@@ -31,6 +36,24 @@ from local import moto_pin
 from local.moto_pin import MOTO_VERSION, WrongMoto  # noqa: F401 (re-exported: tests catch it here)
 
 Snapshot = tuple[Table, DynamoType, "DynamoType | None", Any]
+
+
+CONDITIONS = 4096  # parsed conditions kept (a release's share a handful)
+_conditions: dict[tuple[str, str], Any] = {}
+
+
+def _condition(text: str, names: Any, values: Any) -> Any:
+    """moto's parsed condition, once per (text, names, values)."""
+    key = (text, json.dumps([names, values], sort_keys=True))
+    parsed = _conditions.get(key)
+    if parsed is None:
+        # Its own copy of the values: moto's parsed condition keeps the request's
+        # set lists, which an update may store in an item and ADD to in place.
+        parsed = get_filter_expression(text, names, copy.deepcopy(values))
+        if len(_conditions) >= CONDITIONS:
+            _conditions.clear()
+        _conditions[key] = parsed
+    return parsed
 
 
 def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +118,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             values = op.get("ExpressionAttributeValues")
             current = self.get_item(table_name, key)
             if condition is not None:
-                check = get_filter_expression(condition, names, values)
+                check = _condition(condition, names, values)
                 if not check.expr(current):
                     if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
                         original = current.to_json()["Attributes"]

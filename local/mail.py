@@ -23,6 +23,10 @@ from typing import Any
 logger = logging.getLogger("flashsale.local")
 Handler = Callable[[dict[str, Any], Any], Any]
 _ORDER = re.compile(r"data-order-id='([^']+)'")
+# The stack's pollers long-poll the emulator (local/emulator/longpolls.py waits
+# them out outside its lock). Lambda's mappings wait up to 20 s; a second here,
+# so that a stack told to stop stops within one.
+LONG_POLL_SECONDS = 1
 
 
 class QueuePoller:
@@ -33,24 +37,25 @@ class QueuePoller:
         handler: Handler,
         batch_size: int = 10,
         concurrency: int = 2,
+        wait_seconds: int = 0,
     ) -> None:
         self._sqs = sqs
         self._url = queue_url
         self._handler = handler
         self._batch_size = batch_size
         self._concurrency = concurrency
+        self._wait = wait_seconds  # each receive's WaitTimeSeconds (0: short polls)
         self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
         self.batches = 0
 
-    def poll_once(self) -> int:
-        """Deliver one batch; how many messages it held."""
-        # Short polls only: a long poll would hold the emulator's global lock.
+    def poll_once(self, wait: int = 0) -> int:
+        """Deliver one batch, waiting up to `wait` s for one; how many messages it held."""
         messages = self._sqs.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait,
             AttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
@@ -94,12 +99,13 @@ class QueuePoller:
             pass
 
     def run(self, stop: threading.Event, idle: float = 0.5) -> list[threading.Thread]:
-        """`concurrency` workers polling until `stop` is set."""
+        """`concurrency` workers polling until `stop` is set: long polls, or
+        short ones `idle` s apart while the queue is empty."""
 
         def work() -> None:
             while not stop.is_set():
                 try:
-                    if not self.poll_once():
+                    if not self.poll_once(self._wait) and not self._wait:
                         stop.wait(idle)
                 except Exception:
                     logger.exception("mail queue poll failed")

@@ -1,8 +1,9 @@
 """The one moto version the emulator's patches to moto are written against.
 
-`local/fast_transactions.py`, `local/fast_queues.py` and `local/swagger_import.py` replace moto
-internals; another moto may shape them differently, so each refuses to install
-on it rather than guess.
+`local/fast_transactions.py`, `local/fast_expressions.py`, `local/fast_queues.py`,
+`local/fast_streams.py` and `local/swagger_import.py` replace moto internals;
+another moto may shape them differently, so each refuses to install on it
+rather than guess.
 """
 
 from __future__ import annotations

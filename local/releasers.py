@@ -8,7 +8,7 @@ interpreter lock, and when a thousand holds ended in one second the releases
 went at a third of the rate the emulator takes transactions (bench/holds.py).
 The stack starts this with the stage's environment; SIGTERM stops it.
 
-    python -m local.releasers [--concurrency 4] [--idle 0.1]
+    python -m local.releasers [--concurrency 8]
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ import threading
 from types import FrameType
 
 from local import resources
-from local.mail import QueuePoller
-from local.stack import HOLD_POLL_SECONDS, HOLD_RELEASERS, emulator_client, stage
+from local.mail import LONG_POLL_SECONDS, QueuePoller
+from local.stack import HOLD_RELEASERS, emulator_client, stage
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="release_holds on the local holds queue")
     parser.add_argument("--concurrency", type=int, default=HOLD_RELEASERS)
-    parser.add_argument("--idle", type=float, default=HOLD_POLL_SECONDS)
     args = parser.parse_args()
     logging.getLogger("botocore").setLevel(logging.WARNING)
     import app
@@ -40,12 +39,14 @@ def main() -> None:
         sqs.get_queue_url(QueueName=resources.HOLDS_QUEUE)["QueueUrl"],
         app.release_holds,
         concurrency=args.concurrency,
+        wait_seconds=LONG_POLL_SECONDS,
     )
     ticks = QueuePoller(
         sqs,
         sqs.get_queue_url(QueueName=resources.ROOMS_QUEUE)["QueueUrl"],
         app.admit_shoppers,
         concurrency=1,
+        wait_seconds=LONG_POLL_SECONDS,
     )
     stop = threading.Event()
 
@@ -54,7 +55,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stopping)
     signal.signal(signal.SIGINT, stopping)
-    for worker in [*holds.run(stop, idle=args.idle), *ticks.run(stop, idle=args.idle)]:
+    for worker in [*holds.run(stop), *ticks.run(stop)]:
         worker.join()
 
 

@@ -32,7 +32,7 @@ from local import resources, stage
 from local import stripe as local_stripe
 from local.delivery import NOTIFY_DLQ, DeadLetterQueue, Mailbox, StreamPoller
 from local.emulator import Emulator
-from local.mail import QueuePoller, SentMail
+from local.mail import LONG_POLL_SECONDS, QueuePoller, SentMail
 
 ROOT = stage.ROOT
 # The local stage's region and dummy credentials (its environment in .chalice/config.json).
@@ -156,6 +156,7 @@ def start_delivery(
         sqs.get_queue_url(QueueName=resources.MAIL_QUEUE)["QueueUrl"],
         app.send_emails,
         concurrency=config.mailer_max_concurrency,
+        wait_seconds=LONG_POLL_SECONDS,
     )
     threads = [
         threading.Thread(target=poller.run, args=(stop,), daemon=True),
@@ -174,11 +175,10 @@ def start_delivery(
 
 
 # The holds queue's pollers (release_holds' mapping's concurrency, played by
-# local/releasers.py) and how long one waits after finding the queue empty: a
-# hold is released within it of its time. 8: 1,000 holds ending in one second
-# went p99 7.6 s late with 4, 5.9 s with 8, 6.1 s with 16 (one process's ceiling).
+# local/releasers.py; they long-poll, so a due message is taken as it comes).
+# 8: 1,000 holds ending in one second went p99 7.6 s late with 4, 5.9 s with 8,
+# 6.1 s with 16, when they still polled short (one process's ceiling then).
 HOLD_RELEASERS = 8
-HOLD_POLL_SECONDS = 0.1
 STRIPE_DEFAULT_PORT = 8420  # the local stage's STRIPE_API_BASE (.chalice/config.json)
 
 
@@ -189,15 +189,17 @@ def free_port(host: str) -> int:
 
 
 def start_stripe(
-    host: str, port: int, webhook: str, env: dict[str, str]
+    host: str, port: int, webhook: str | None, env: dict[str, str], **output: Any
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """localstripe on `port`, its events signed and sent to `webhook`."""
+    """localstripe on `port`, its events signed and sent to `webhook` (None: kept);
+    `output`: the child's stdout/stderr, as Popen takes them."""
+    hook = ["--webhook", webhook] if webhook else []
     child = subprocess.Popen(
-        [sys.executable, "-m", "local.stripe", "--host", host, "--port", str(port),
-         "--webhook", webhook],
+        [sys.executable, "-m", "local.stripe", "--host", host, "--port", str(port), *hook],
         cwd=ROOT,
         env=env,
-    )  # fmt: skip
+        **output,
+    )
     base = f"http://{host}:{port}"
     wait_for(f"{base}/js.stripe.com/v3/", child)
     return child, base

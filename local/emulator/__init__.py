@@ -21,6 +21,7 @@ module each:
     admin.Admin            the /_flashsale/ API above
     injector.FaultInjector throttling, SNS outage, SES throttling (never reach moto)
     recorder.Recorder      the counters (`stats.Stats`)
+    longpolls.LongPolls    SQS long polls waited out here, not under the lock
     lock.Serialised        the one lock
     conflicts.Conflicts    TransactionConflict at random and by the hot-item model
     moto

@@ -4,10 +4,12 @@ TransactWriteItems can oversell or fail), so every request runs alone."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from local.emulator.wsgi import Environ, StartResponse, WSGIApp
+
+T = TypeVar("T")
 
 
 class Serialised:
@@ -35,3 +37,8 @@ class Serialised:
                     close()
         start_response(*captured[0])
         return [reply]
+
+    def locked(self, work: Callable[[], T]) -> T:
+        """`work`'s result, run under the lock (a layer outside it reading moto)."""
+        with self._lock:
+            return work()

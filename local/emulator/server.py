@@ -13,21 +13,22 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import fast_queues, fast_transactions, swagger_import
+from local import fast_expressions, fast_queues, fast_streams, fast_transactions, swagger_import
 from local.emulator.admin import Admin
 from local.emulator.conflicts import Conflicts
 from local.emulator.injector import FaultInjector
 from local.emulator.lock import Serialised
+from local.emulator.longpolls import LongPolls
 from local.emulator.recorder import Recorder
 from local.emulator.state import State
 from local.emulator.wsgi import WSGIApp
 
 
 def layered(moto: WSGIApp) -> Admin:
-    """moto behind its lock, with the admin API, faults and counters around it."""
+    """moto behind its lock, with the admin API, faults, counters and long polls around it."""
     state = State()
     inner = Serialised(Conflicts(moto, state))
-    return Admin(FaultInjector(Recorder(inner, state), state), state)
+    return Admin(FaultInjector(Recorder(LongPolls(inner, inner.locked), state), state), state)
 
 
 class QuietHandler(MotoRequestHandler):
@@ -42,7 +43,9 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
         fast_transactions.install()
+        fast_expressions.install()
         fast_queues.install()
+        fast_streams.install()
         swagger_import.install()
         self.app = layered(DomainDispatcherApplication(create_backend_app))
         self.app.restart = self.restart

@@ -40,6 +40,16 @@ def body(environ: Environ) -> bytes:
     return read
 
 
+def with_body(environ: Environ, payload: bytes) -> Environ:
+    """A copy of the request with another body."""
+    return {
+        **environ,
+        _BODY: payload,
+        "CONTENT_LENGTH": str(len(payload)),
+        "wsgi.input": io.BytesIO(payload),
+    }
+
+
 def reply(
     start_response: StartResponse, status: str, content_type: str, payload: bytes
 ) -> list[bytes]:

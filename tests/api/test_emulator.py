@@ -18,7 +18,7 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 import app as application
 from chalicelib import aws, settings
 from local import client as http_client
-from local import fast_transactions, resources
+from local import fast_expressions, fast_transactions, resources
 from local.delivery import StreamPoller
 from tests.conftest import Shop
 
@@ -66,6 +66,74 @@ def test_committed_transactions_and_replays_still_work(fast: None, shop: Shop) -
     assert shop.order(userId="carol").json_body["code"] == "OUT_OF_STOCK"
     inserts = [r for r in stream_records(shop) if r["eventName"] == "INSERT"]
     assert len(inserts) == len(shop.orders()) == 2
+
+
+def test_a_condition_parsed_once_is_checked_with_each_transactions_values(
+    fast: None, shop: Shop
+) -> None:
+    shop.put_product(stock=5)
+
+    def guarded(expected: str, name: str = "stock") -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": shop.config.products_table,
+                "Key": {"productId": {"S": "p1"}},
+                "ConditionExpression": "#a = :n",
+                "ExpressionAttributeNames": {"#a": name},
+                "ExpressionAttributeValues": {":n": {"N": expected}},
+            }
+        }
+
+    fast_transactions._conditions.clear()
+    shop.dynamodb.transact_write_items(TransactItems=[guarded("5")])
+    shop.dynamodb.transact_write_items(TransactItems=[guarded("5")])  # the same: parsed once
+    assert len(fast_transactions._conditions) == 1
+    # The same text with another value, or other names, is its own condition, and fails.
+    for other in (guarded("4"), guarded("5", name="price")):
+        with pytest.raises(shop.dynamodb.exceptions.TransactionCanceledException):
+            shop.dynamodb.transact_write_items(TransactItems=[other])
+    assert len(fast_transactions._conditions) == 3
+
+
+def test_a_parsed_condition_keeps_its_own_values_when_an_item_stores_them(
+    fast: None, shop: Shop
+) -> None:
+    # Regression (found in review): the cached condition shared the request's
+    # set list with the item SET stored, so an ADD to the item changed the
+    # condition's value and later checks answered the other way round.
+    shop.put_product("p1")
+    shop.put_product("p2")
+    table = shop.config.products_table
+
+    def tag(product_id: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"productId": {"S": product_id}},
+                    "ConditionExpression": "attribute_not_exists(tags) OR tags <> :v",
+                    "UpdateExpression": "SET tags = :v",
+                    "ExpressionAttributeValues": {":v": {"SS": ["a"]}},
+                }
+            }
+        ]
+
+    shop.dynamodb.transact_write_items(TransactItems=tag("p1"))  # p1 tags {a}
+    shop.dynamodb.update_item(
+        TableName=table,
+        Key={"productId": {"S": "p1"}},
+        UpdateExpression="ADD tags :b",
+        ExpressionAttributeValues={":b": {"SS": ["b"]}},
+    )  # p1 tags {a, b}
+    shop.dynamodb.update_item(
+        TableName=table,
+        Key={"productId": {"S": "p2"}},
+        UpdateExpression="SET tags = :a",
+        ExpressionAttributeValues={":a": {"SS": ["a"]}},
+    )  # p2 tags {a}
+    shop.dynamodb.transact_write_items(TransactItems=tag("p1"))  # {a, b} <> {a}: passes
+    with pytest.raises(shop.dynamodb.exceptions.TransactionCanceledException):
+        shop.dynamodb.transact_write_items(TransactItems=tag("p2"))  # {a} = {a}: fails
 
 
 def test_one_item_twice_in_a_transaction_is_rejected(fast: None, shop: Shop) -> None:
@@ -177,6 +245,8 @@ def test_every_transaction_shape_behaves_as_moto_ships_it(
                 monkeypatch.setattr(
                     DynamoDBBackend, "transact_write_items", fast_transactions.transact_write_items
                 )
+                for owner, name, replacement in fast_expressions.patches():
+                    monkeypatch.setattr(owner, name, replacement, raising=False)
             client = boto3.client("dynamodb")
             resources.create_tables(client, settings.load())
             answers = replay(calls, client)

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.sqs import models
 from moto.sqs.models import Queue, SQSBackend
 
 from local import fast_queues, moto_pin
@@ -19,6 +20,8 @@ def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """The emulator's reads, for this test only."""
     monkeypatch.setattr(Queue, "messages", property(fast_queues.visible_messages))
     monkeypatch.setattr(SQSBackend, "send_message", fast_queues.send_message)
+    monkeypatch.setattr(Queue, "delete_message", fast_queues.delete_message)
+    monkeypatch.setattr(models, "generate_receipt_handle", fast_queues.receipt_handle)
     monkeypatch.setattr(
         SQSBackend,
         "is_message_valid_based_on_retention_period",
@@ -128,6 +131,51 @@ def test_receiving_looks_at_the_clock_once_not_twice_per_queued_message(
         monkeypatch.setattr(fast_queues, "unix_time_millis", counted)
         assert bodies(sqs, url) == ["due"]
     assert len(reads) < 11, len(reads)  # fewer than the messages queued
+
+
+def test_deletes_take_the_message_by_any_of_its_receipts_once(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="holds")["QueueUrl"]
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(3)]
+    )
+    first = {
+        m["Body"]: m["ReceiptHandle"]
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)[
+            "Messages"
+        ]
+    }
+    again = {
+        m["Body"]: m["ReceiptHandle"]
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    }
+    # An older receipt still deletes (moto keeps them), a repeat is taken quietly,
+    # and in a batch the deleted ones succeed beside a handle nobody issued.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["m0"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again["m0"])
+    answer = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "a", "ReceiptHandle": again["m1"]},
+            {"Id": "b", "ReceiptHandle": "not-a-receipt"},
+        ],
+    )
+    assert [e["Id"] for e in answer["Successful"]] == ["a"]
+    assert [e["Id"] for e in answer["Failed"]] == ["b"]
+    with pytest.raises(sqs.exceptions.ClientError, match="ReceiptHandleIsInvalid"):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt")
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again["m2"], VisibilityTimeout=0)
+    assert bodies(sqs, url) == ["m2"]
+
+
+def test_each_receive_hands_out_a_new_receipt_in_moto_s_shape(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="holds")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    receipts = [
+        sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+        for _ in range(5)
+    ]
+    assert len(set(receipts)) == 5
+    assert all(len(r) == 185 and r.isascii() and r.isalpha() and r.islower() for r in receipts)
 
 
 def test_another_moto_is_refused_loudly() -> None:
