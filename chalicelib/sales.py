@@ -244,6 +244,10 @@ class SalesStats:
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+# Seconds between a container's writes of the refusals it counted.
+REFUSALS_EVERY = 5.0
+
+
 class RejectionTally:
     """Refusals counted in the container and added to the minute's counters at
     most every `every` seconds, by whichever request comes along then (never a
@@ -254,7 +258,7 @@ class RejectionTally:
     def __init__(
         self,
         stats: SalesStats,
-        every: float = 5.0,
+        every: float = REFUSALS_EVERY,
         clock: Callable[[], float] = time.monotonic,
         client: Any = None,
     ) -> None:

@@ -13,6 +13,9 @@ Three changes to how its own `localstripe` command runs it:
   with backoff (RETRY_DELAYS), so the local stack sees what production sees: a
   webhook that answered 503 (throttled, Stripe unreachable for a refund) comes
   back.
+Its own `/_config/` namespace gains `GET /_config/deliveries`: how many events
+are still to be delivered (waiting for their first attempt or a retry), so a
+test that counts the API's requests can first wait for Stripe to go quiet.
 With `--webhook`, Stripe's events are delivered to that URL, signed with
 WEBHOOK_SECRET, as a Stripe dashboard's webhook endpoint would be.
 """
@@ -111,6 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     # resources imported the function by name: replace it where it is called.
     webhooks.schedule_webhook = schedule
     resources.schedule_webhook = schedule
+
+    async def deliveries(request: web.Request) -> web.Response:
+        return web.json_response({"pending": len(pending)})
+
+    server.app.router.add_get("/_config/deliveries", deliveries)
     if args.webhook:
         webhooks.register_webhook("flashsale", args.webhook, WEBHOOK_SECRET, None)
     logging.getLogger("aiohttp").setLevel(logging.WARNING)

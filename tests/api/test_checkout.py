@@ -6,13 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
+import os
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
+from subprocess import DEVNULL
 from typing import Any
 
 import boto3
@@ -27,6 +26,7 @@ from local import resources
 from local import stripe as local_stripe
 from local.delivery import StreamPoller
 from local.launch import free_port
+from local.stack import start_stripe
 from tests.conftest import Shop
 
 PAY = {"checkout": "pay", "holdMinutes": 10, "maxPerUser": 3}
@@ -36,21 +36,9 @@ DELAY_UNTIL = holds.delay_until
 
 @pytest.fixture(scope="module")
 def stripe_base() -> Iterator[str]:
-    port = free_port()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "local.stripe", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    child, base = start_stripe(
+        "127.0.0.1", free_port(), None, dict(os.environ), stdout=DEVNULL, stderr=DEVNULL
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "localstripe did not start"
-            time.sleep(0.1)
     yield base
     child.terminate()
     child.wait(timeout=10)

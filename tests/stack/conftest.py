@@ -5,6 +5,7 @@ Every test here is marked `stack` (tests/lanes.py)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ class Stack:
         self, api_port: int, emulator_port: int, ui_port: int, stripe_port: int = 0
     ) -> None:
         self.api_port = api_port
+        self.stripe_port = stripe_port
         self.stripe_url = f"http://{self.host}:{stripe_port}"  # localstripe
         self.ui_url = f"http://{self.host}:{ui_port}"
         self.emulator_port = emulator_port
@@ -45,7 +47,36 @@ class Stack:
         return client.call(self.host, self.api_port, method, path, body, headers)
 
     def emulator(self, method: str, path: str, body: Any = None) -> client.Reply:
-        return client.call(self.host, self.emulator_port, method, f"/_flashsale/{path}", body)
+        """One call to the emulator's admin API, which must succeed: a test once
+        sent POST faults, was answered 404 and ran without the faults it named."""
+        reply = client.call(self.host, self.emulator_port, method, f"/_flashsale/{path}", body)
+        assert reply.status < 300, (method, path, reply.status, reply.body)
+        return reply
+
+    @contextmanager
+    def faults(self, **faults: Any) -> Iterator[dict[str, int]]:
+        """The emulator injects `faults` for the block, cleared even when it
+        fails. Yields its count of faults injected, filled in as the block ends;
+        the stats are reset first, so an earlier test's faults are not counted."""
+        injected: dict[str, int] = {}
+        self.emulator("POST", "stats/reset")
+        self.emulator("PUT", "faults", faults)
+        try:
+            yield injected
+        finally:
+            injected.update(self.emulator("PUT", "faults", {}).body["faultsInjected"])
+
+    def quiet(self, seconds: float = 90) -> None:
+        """Wait until localstripe has delivered every event (a retry of a
+        throttled webhook comes up to a minute later): tests that count the
+        API's own requests would otherwise count an earlier test's webhooks."""
+        deadline = time.monotonic() + seconds
+        while True:
+            answer = client.call(self.host, self.stripe_port, "GET", "/_config/deliveries")
+            if answer.body["pending"] == 0:
+                return
+            assert time.monotonic() < deadline, "Stripe's events still not delivered"
+            time.sleep(0.2)
 
     def stock_items(self, product_id: str) -> dict[str, int]:
         """Units in each of the product's stock items, read straight from the table."""
@@ -102,3 +133,16 @@ def running_stack(name: str, **env: str) -> Iterator[Stack]:
 def stack() -> Iterator[Stack]:
     with running_stack("stack-test") as running:
         yield running
+
+
+# Browser contexts a test opened and did not close. A page left open by a failed
+# UI test keeps polling the API, and a later test on the same stack counts the
+# API's requests; so they are closed after every test, failed or not.
+left_open: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_left_open() -> Iterator[None]:
+    yield
+    while left_open:
+        left_open.pop().close()

@@ -70,29 +70,27 @@ def test_each_shopper_gets_exactly_one_email_through_throttling_and_a_killed_mai
         time.sleep(0.5)
     assert waiting == 30
 
-    # SES throttles half the sends, and the first mailer dies after its 4th email.
-    assert stack.emulator("PUT", "faults", {"sesThrottleRate": 0.5}).status == 200
     env = {**os.environ, **emulator_environment(stack.endpoint), "PYTHONPATH": str(ROOT)}
-    crashing = subprocess.run(
-        [sys.executable, "-m", "tests.stack.crashing_mailer", "--queue-url", queue,
-         "--crash-after", "4"],
-        cwd=ROOT, env=env, capture_output=True, timeout=120,
-    )  # fmt: skip
-    assert crashing.returncode == 9, crashing.stderr[-2000:]
-    assert len(SentMail(stack.endpoint).all()) == 4
 
-    # A healthy mailer takes over; what the dead one held comes back after the
-    # visibility timeout, as SQS redelivers it.
-    healthy = subprocess.run(
-        [sys.executable, "-m", "tests.stack.crashing_mailer", "--queue-url", queue,
-         "--until-sent", "30"],
-        cwd=ROOT, env=env, capture_output=True, timeout=150,
-    )  # fmt: skip
-    assert healthy.returncode == 0, healthy.stderr[-2000:]
-    faults = stack.emulator("PUT", "faults", {}).body
+    def mailer(*args: str, timeout: float) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "tests.stack.crashing_mailer", "--queue-url", queue]
+        return subprocess.run(
+            [*command, *args], cwd=ROOT, env=env, capture_output=True, timeout=timeout
+        )
+
+    # SES throttles half the sends, and the first mailer dies after its 4th email.
+    with stack.faults(sesThrottleRate=0.5) as injected:
+        crashing = mailer("--crash-after", "4", timeout=120)
+        assert crashing.returncode == 9, crashing.stderr[-2000:]
+        assert len(SentMail(stack.endpoint).all()) == 4
+
+        # A healthy mailer takes over; what the dead one held comes back after the
+        # visibility timeout, as SQS redelivers it.
+        healthy = mailer("--until-sent", "30", timeout=150)
+        assert healthy.returncode == 0, healthy.stderr[-2000:]
     mails = wait_for_mail(stack, 30, seconds=5)
 
-    assert faults["faultsInjected"].get("sesThrottled", 0) > 0
+    assert injected.get("sesThrottled", 0) > 0
     per_address = Counter(address for mail in mails for address in mail["to"])
     assert per_address == Counter(placed.keys())  # exactly one each, and only buyers
     assert {mail["to"][0]: mail["orderId"] for mail in mails} == placed

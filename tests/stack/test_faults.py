@@ -59,12 +59,9 @@ def assert_each_stored_order_notified_once(stack: Stack, product_id: str, mailbo
 def test_dynamodb_throttling(stack: Stack) -> None:
     product_id = new_product(stack, stock=40, maxPerUser=4)
     mailbox = mailbox_for(stack, product_id)
-    stack.emulator("PUT", "faults", {"throttleRate": 0.3})
-    try:
+    with stack.faults(throttleRate=0.3) as injected:
         replies = rush(80, buy(stack, product_id))
-    finally:
-        stats = stack.emulator("PUT", "faults", {}).body
-    assert stats["faultsInjected"]["throttled"] > 0
+    assert injected["throttled"] > 0
     statuses = Counter(r.status for r in replies)
     assert set(statuses) <= {201, 409, 503}, statuses
     assert all(r.headers.get("retry-after") == "1" for r in replies if r.status == 503)
@@ -75,15 +72,12 @@ def test_dynamodb_throttling(stack: Stack) -> None:
 def test_sns_outage_delays_confirmations_but_loses_and_repeats_none(stack: Stack) -> None:
     product_id = new_product(stack, stock=20)
     mailbox = mailbox_for(stack, product_id)
-    stack.emulator("PUT", "faults", {"snsOutage": True})
-    try:
+    with stack.faults(snsOutage=True) as injected:
         replies = [buy(stack, product_id)(n) for n in range(8)]
         assert {r.status for r in replies} == {201}
         time.sleep(2)
         assert mailbox.receive() == []  # nothing got through during the outage
-    finally:
-        stats = stack.emulator("PUT", "faults", {}).body
-    assert stats["faultsInjected"]["snsOutage"] > 0
+    assert injected["snsOutage"] > 0
     assert_each_stored_order_notified_once(stack, product_id, mailbox)
 
 
@@ -95,6 +89,7 @@ def test_emulator_restart_mid_load(stack: Stack) -> None:
         time.sleep(0.3)
         stack.emulator("POST", "restart", {"downSeconds": 2})
 
+    stack.emulator("POST", "stats/reset")  # count only this test's restart
     threading.Thread(target=restart_soon).start()
     replies = rush(90, buy(stack, product_id))
     time.sleep(2.5)  # until it listens again

@@ -73,6 +73,7 @@ def test_64_units_over_32_shards_30_buyers_no_busy(stack: Stack) -> None:
     # Regression: 19 of 30 buyers were told BUSY while 12 units stayed unsold,
     # at 35 TransactWriteItems per request.
     product_id = new_product(stack, stock=64, shards=32)
+    stack.quiet()
     stack.emulator("POST", "stats/reset")
     results = [
         (3 + n % 7, reply)
@@ -98,6 +99,7 @@ def test_64_units_over_32_shards_30_buyers_no_busy(stack: Stack) -> None:
 
 def test_500_buyers_for_300_units_over_32_shards_sell_out_without_busy(stack: Stack) -> None:
     product_id = new_product(stack, stock=300, shards=32)
+    stack.quiet()
     stack.emulator("POST", "stats/reset")
     wanted = [1 + n % 3 for n in range(500)]
     results = buy_all(stack, product_id, wanted, 32)
@@ -111,6 +113,7 @@ def test_500_buyers_for_300_units_over_32_shards_sell_out_without_busy(stack: St
 @pytest.mark.parametrize("shards", [1, 5, 32])
 def test_requests_per_order_stay_bounded_to_the_last_unit(stack: Stack, shards: int) -> None:
     product_id = new_product(stack, stock=120, shards=shards)
+    stack.quiet()
     stack.emulator("POST", "stats/reset")
     results = buy_all(stack, product_id, [1 + (n * 7) % 3 for n in range(120)], 24)
     calls = api_requests(stack)
@@ -143,6 +146,7 @@ def test_under_throttling_an_order_makes_at_most_max_calls_requests(stack: Stack
     product_id = new_product(stack, stock=50)
     body = {"userId": "t-1", "productId": product_id, "quantity": 1}
     assert stack.api("POST", "/orders", body).status == 201  # the container knows it
+    stack.quiet()
     stack.emulator("POST", "stats/reset")
     stack.emulator("PUT", "faults", {"throttleRate": 1.0})
     try:

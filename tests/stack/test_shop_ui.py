@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from local.stack import ROOT
 from tests.stack.axe import assert_accessible
-from tests.stack.conftest import Stack
+from tests.stack.conftest import Stack, left_open
 from tests.stack.test_concurrency import new_product, shard_stocks
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,6 +78,7 @@ class Shopper:
 
     def __init__(self, browser: Browser, stack: Stack, user: str | None, **context: Any) -> None:
         self.context = browser.new_context(**context)
+        left_open.append(self.context)
         self.page: Page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
@@ -108,6 +109,7 @@ class Shopper:
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     def close(self) -> None:
+        left_open.remove(self.context)
         self.context.close()
 
 
