@@ -205,6 +205,25 @@ def start_stripe(
     return child, base
 
 
+def exited_children(children: dict[str, subprocess.Popen[bytes]]) -> str:
+    """Which of the stack's processes have exited and how ("" while none has):
+    a stack that stops on its own says what stopped it."""
+    return ", ".join(
+        f"{name} (exit code {code}{_signal_name(code)})"
+        for name, child in children.items()
+        if (code := child.poll()) is not None
+    )
+
+
+def _signal_name(code: int) -> str:
+    if code >= 0:
+        return ""
+    try:
+        return f", {signal.Signals(-code).name}"
+    except ValueError:
+        return ""
+
+
 def serve_api_yourself(endpoint: str) -> None:
     """How to run the API on this emulator with Chalice's own command."""
     configured = stage.environment()[stage.ENDPOINT]
@@ -261,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator = Emulator(host, ports["EMULATOR_PORT"]).start()
     stopping = threading.Event()
     workers: list[threading.Thread] = []
-    children: list[subprocess.Popen[bytes]] = []
+    children: dict[str, subprocess.Popen[bytes]] = {}  # by the name the log gives it
     try:
         say(f"AWS emulator on {emulator.url}")
         bootstrap(emulator.url)
@@ -272,17 +291,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{api_url}/payments/stripe/webhook",
             emulator_environment(emulator.url),
         )
-        children.append(stripe)
+        children["localstripe"] = stripe
         say(f"Stripe stand-in (localstripe) on {stripe_base}; its webhooks -> {api_url}")
         workers = start_delivery(emulator.url, stopping, stripe_base)
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "local.releasers"],
-                cwd=ROOT,
-                env=emulator_environment(
-                    emulator.url, app_id="flashsale-releasers", stripe_base=stripe_base
-                ),
-            )
+        children["hold releasers"] = subprocess.Popen(
+            [sys.executable, "-m", "local.releasers"],
+            cwd=ROOT,
+            env=emulator_environment(
+                emulator.url, app_id="flashsale-releasers", stripe_base=stripe_base
+            ),
         )
         say("holds: holds queue -> release_holds (local/releasers.py, its own process)")
         say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
@@ -297,32 +314,32 @@ def main(argv: list[str] | None = None) -> int:
             cwd=ROOT,
             env=emulator_environment(emulator.url, app_id="flashsale-api", stripe_base=stripe_base),
         )  # fmt: skip
-        children.append(api)
+        children["API"] = api
         ui = subprocess.Popen(
             ["node", str(vite), "--host", host, "--port", str(ports["UI_PORT"]), "--strictPort"],
             cwd=ROOT / "frontend",
             env={**os.environ, "VITE_API_BASE_URL": api_url},
             stdout=subprocess.DEVNULL,
         )
-        children.append(ui)
+        children["shop UI"] = ui
         wait_for(f"{api_url}/health", api)
         say(f"API on {api_url}  (try: curl {api_url}/products)")
         wait_for(ui_url, ui)
         say(f"shop UI on {ui_url}")
         say("ready; Ctrl-C stops everything")
-        while all(child.poll() is None for child in children):
+        while not (exited := exited_children(children)):
             time.sleep(0.5)
-        say("a service exited; stopping the stack")
+        say(f"{exited} exited; stopping the stack")
         return 1
     except KeyboardInterrupt:
         say("stopping")
         return 0
     finally:
         # Whatever happened above, nothing this started outlives it.
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.terminate()
-        for child in children:
+        for child in children.values():
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
