@@ -94,7 +94,11 @@ def test_64_units_over_32_shards_30_buyers_no_busy(stack: Stack) -> None:
     accepted = sum(reply.status == 201 for _, reply in results)
     assert accepted >= 9  # 64 units cover at least 9 of these requests
     assert sum(calls.values()) <= 3 * len(results), calls
-    assert calls.get("TransactWriteItems", 0) <= 1.5 * accepted, calls
+    # A transaction that fails lost its shards to one that committed (the
+    # container then reads the shards again). Quiet runs here make 0 to 2 such
+    # for 10 to 12 orders; a loaded CI machine, its requests interleaving more,
+    # made 5 for 9. The regression this guards was 35 per request.
+    assert calls.get("TransactWriteItems", 0) <= 2 * accepted, calls
 
 
 def test_500_buyers_for_300_units_over_32_shards_sell_out_without_busy(stack: Stack) -> None:
