@@ -294,3 +294,16 @@ resource "aws_cognito_user_group" "admins" {
   user_pool_id = aws_cognito_user_pool.shoppers.id
   description  = "Operators of the FlashSale console"
 }
+
+# The API function's log group. Chalice names the API function <app>-<stage>
+# (local.name), so Lambda logs to /aws/lambda/flashsale-<stage>; but Chalice
+# 1.34 puts the stage's log_retention_in_days on /aws/lambda/<app>-<stage>-api_handler,
+# a group nothing writes to. Without this one the API's logs had no retention,
+# and, the function's role having no logs:CreateLogGroup, no group at all: they
+# were lost. Made before chalice deploy, with the retention Chalice reads.
+resource "aws_cloudwatch_log_group" "api" {
+  #checkov:skip=CKV_AWS_158:Encrypted at rest by CloudWatch's own key, as the log groups Chalice makes for the other functions are.
+  #checkov:skip=CKV_AWS_338:The stage's log_retention_in_days from .chalice/config.json (7 days dev, 30 prod), as for every other function.
+  name              = "/aws/lambda/${local.name}"
+  retention_in_days = local.chalice.stages[var.stage].log_retention_in_days
+}

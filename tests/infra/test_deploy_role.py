@@ -45,6 +45,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/flashsale-prod-api_handler"
 FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flashsale-prod-notify_orders"
 LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-prod-api_handler"
 WAF_LOGS = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws-waf-logs-flashsale-prod"
+API_LOGS = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/flashsale-prod"
 REST_API = f"arn:aws:apigateway:{REGION}::/restapis/abc123"
 DISTRIBUTION = f"arn:aws:cloudfront::{ACCOUNT}:distribution/E1ABC"
 WEB_ACL = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/flashsale-prod-shop/0a1b"
@@ -143,8 +144,9 @@ TERRAFORM: dict[tuple[str, ...], set[Need]] = {
         "PutMetricAlarm", "DescribeAlarms", "DeleteAlarms", "ListTagsForResource",
         "TagResource", "UntagResource")},
     ("resource", "aws_cloudwatch_log_group"): {("logs:DescribeLogGroups", "*")} | {
-        (f"logs:{a}", WAF_LOGS) for a in ("CreateLogGroup", "DeleteLogGroup",
-        "PutRetentionPolicy", "ListTagsForResource", "TagResource", "UntagResource")},
+        (f"logs:{a}", group) for group in (WAF_LOGS, API_LOGS) for a in ("CreateLogGroup",
+        "DeleteLogGroup", "PutRetentionPolicy", "ListTagsForResource", "TagResource",
+        "UntagResource")},
     ("resource", "aws_api_gateway_api_key"): {(f"apigateway:{v}", f"arn:aws:apigateway:{REGION}::/apikeys/k1")
                                                for v in ("GET", "POST", "PATCH", "DELETE")}
                                               | {("apigateway:POST", f"arn:aws:apigateway:{REGION}::/apikeys")},

@@ -1389,3 +1389,25 @@ def test_cloudfront_caches_a_rooms_public_reads_and_never_a_shoppers_own(
     pages = edge["resource"]["aws_cloudfront_cache_policy"]["room_list"]
     keyed = pages["parameters_in_cache_key_and_forwarded_to_origin"][0]["query_strings_config"][0]
     assert keyed["query_strings"][0]["items"] == ["page"]
+
+
+def test_the_api_function_logs_to_a_group_terraform_makes_with_the_stage_retention(
+    core: dict[str, Any],
+) -> None:
+    # Regression: Chalice 1.34 sets the retention on /aws/lambda/<app>-<stage>-api_handler
+    # but names the API function <app>-<stage>: its own group had no retention,
+    # and nothing made it (the function's role cannot), so its logs were lost.
+    group = core["resource"]["aws_cloudwatch_log_group"]["api"]
+    assert core["locals"]["name"] == "flashsale-${var.stage}"
+    assert group["name"] == "/aws/lambda/${local.name}"
+    for name in DEPLOYED_STAGES:
+        assert stage.function_name(name, "api_handler") == f"flashsale-{name}"
+    assert group["retention_in_days"] == (
+        "${local.chalice.stages[var.stage].log_retention_in_days}"
+    )
+    # A retention CloudWatch takes, in every deployed stage.
+    for name in DEPLOYED_STAGES:
+        assert CHALICE_CONFIG["stages"][name]["log_retention_in_days"] in (
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+            2557, 2922, 3288, 3653,
+        )  # fmt: skip

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from deploy import rehearsal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,8 +129,15 @@ def test_the_api_must_hold_every_route_as_app_py_declares_it() -> None:
     ]
 
 
-def test_a_known_problem_is_reported_and_one_that_went_away_fails() -> None:
-    assert len(rehearsal.KNOWN) == 1
+def test_a_known_problem_is_reported_and_one_that_went_away_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None is known today: the API's log group retention, the last one, is
+    # infra/core's aws_cloudwatch_log_group.api now.
+    assert rehearsal.KNOWN == {}
+    monkeypatch.setattr(
+        rehearsal, "KNOWN", {r"^dev flashsale-dev: log group retention \[\]$": "no group"}
+    )
     seen = ["dev flashsale-dev: log group retention []", "dev flashsale-dev: Timeout is 3"]
     assert rehearsal.known(seen, ["dev"]) == ["dev flashsale-dev: Timeout is 3"]
     (gone,) = rehearsal.known([], ["dev"])
