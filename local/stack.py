@@ -65,6 +65,9 @@ def emulator_environment(
     # The in-process tests ignore the stage's endpoint (tests/conftest.py); a process
     # started for the emulator must not.
     env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "false"
+    # A process that crashes below Python (no traceback of its own) still says
+    # where, in the stack's log: CI once saw a child exit with no word at all.
+    env.setdefault("PYTHONFAULTHANDLER", "1")
     return env
 
 
