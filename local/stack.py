@@ -12,6 +12,7 @@ Ports: EMULATOR_PORT (4566), API_PORT (8000), UI_PORT (5173); HOST (127.0.0.1).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -93,11 +94,12 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> None:
+def wait_for(url: str, child: subprocess.Popen[bytes], name: str, seconds: float = 30) -> None:
+    """Until `url` answers 200; exits the stack, naming `name`, if `child` ends first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(f"{child.args[0]} exited with {child.returncode}")
+        if exited := exited_children({name: child}):
+            raise SystemExit(f"{exited} exited while starting")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
@@ -204,7 +206,7 @@ def start_stripe(
         **output,
     )
     base = f"http://{host}:{port}"
-    wait_for(f"{base}/js.stripe.com/v3/", child)
+    wait_for(f"{base}/js.stripe.com/v3/", child, "localstripe")
     return child, base
 
 
@@ -277,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # The emulator, the notifier and the mail pollers run in this process: a
+    # crash below Python leaves a traceback in the log here too.
+    faulthandler.enable()
+
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -308,28 +314,30 @@ def main(argv: list[str] | None = None) -> int:
         say("order confirmations: Orders stream -> notifier -> SNS -> printed here")
         if emulator_only:
             serve_api_yourself(emulator.url)
-            while True:
-                time.sleep(0.5)
-        ui_url = f"http://{host}:{ports['UI_PORT']}"
-        api = subprocess.Popen(
-            [sys.executable, "-m", "local.api", "local", "--stage", "local", "--no-autoreload",
-             "--host", host, "--port", str(ports["API_PORT"])],
-            cwd=ROOT,
-            env=emulator_environment(emulator.url, app_id="flashsale-api", stripe_base=stripe_base),
-        )  # fmt: skip
-        children["API"] = api
-        ui = subprocess.Popen(
-            ["node", str(vite), "--host", host, "--port", str(ports["UI_PORT"]), "--strictPort"],
-            cwd=ROOT / "frontend",
-            env={**os.environ, "VITE_API_BASE_URL": api_url},
-            stdout=subprocess.DEVNULL,
-        )
-        children["shop UI"] = ui
-        wait_for(f"{api_url}/health", api)
-        say(f"API on {api_url}  (try: curl {api_url}/products)")
-        wait_for(ui_url, ui)
-        say(f"shop UI on {ui_url}")
-        say("ready; Ctrl-C stops everything")
+        else:
+            ui_url = f"http://{host}:{ports['UI_PORT']}"
+            api = subprocess.Popen(
+                [sys.executable, "-m", "local.api", "local", "--stage", "local", "--no-autoreload",
+                 "--host", host, "--port", str(ports["API_PORT"])],
+                cwd=ROOT,
+                env=emulator_environment(
+                    emulator.url, app_id="flashsale-api", stripe_base=stripe_base
+                ),
+            )  # fmt: skip
+            children["API"] = api
+            ui = subprocess.Popen(
+                ["node", str(vite), "--host", host, "--port", str(ports["UI_PORT"]),
+                 "--strictPort"],
+                cwd=ROOT / "frontend",
+                env={**os.environ, "VITE_API_BASE_URL": api_url},
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            children["shop UI"] = ui
+            wait_for(f"{api_url}/health", api, "API")
+            say(f"API on {api_url}  (try: curl {api_url}/products)")
+            wait_for(ui_url, ui, "shop UI")
+            say(f"shop UI on {ui_url}")
+            say("ready; Ctrl-C stops everything")
         while not (exited := exited_children(children)):
             time.sleep(0.5)
         say(f"{exited} exited; stopping the stack")

@@ -6,13 +6,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from local.stack import exited_children
+import pytest
+
+from local.launch import free_port
+from local.stack import exited_children, wait_for
+
+
+def python(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code])
 
 
 def test_the_exited_process_is_named_with_its_code_or_signal() -> None:
-    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    failed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
-    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    running, failed, killed = (python(c) for c in (
+        "import time; time.sleep(60)", "raise SystemExit(3)", "import time; time.sleep(60)"))  # fmt: skip
     try:
         children = {"API": running, "hold releasers": failed, "localstripe": killed}
         failed.wait(timeout=10)
@@ -23,5 +29,13 @@ def test_the_exited_process_is_named_with_its_code_or_signal() -> None:
             "hold releasers (exit code 3), localstripe (exit code -9, SIGKILL)"
         )
     finally:
-        running.kill()
-        running.wait(timeout=10)
+        for child in (running, failed, killed):
+            child.kill()
+            child.wait(timeout=10)
+
+
+def test_a_process_that_ends_while_starting_is_named() -> None:
+    failed = python("raise SystemExit(3)")
+    failed.wait(timeout=10)
+    with pytest.raises(SystemExit, match=r"^localstripe \(exit code 3\) exited while starting$"):
+        wait_for(f"http://127.0.0.1:{free_port()}/", failed, "localstripe", seconds=5)
