@@ -146,10 +146,13 @@ def deploy_run(stage: str, number: int, scratch: Path, endpoint: str) -> dict[st
 
 
 def api_log_group(stage: str, scratch: Path) -> None:
-    """What infra/core's aws_cloudwatch_log_group.api makes before the workflow's
-    chalice deploy: the API function's log group, with the stage's retention
-    (Chalice sets it on a group of another name). Applied again on the update
-    run, as Terraform would find it there and change nothing."""
+    """Plays infra/core's aws_cloudwatch_log_group.api, applied before the
+    workflow's chalice deploy (there is no terraform here): the API function's
+    log group, with the stage's retention (Chalice sets it on a group of another
+    name). Its name and retention are the ones tests/infra/test_infra.py reads
+    in the Terraform; what the read-back adds is that the function Chalice
+    deploys logs to this group, by name. Played again on the update run, where
+    Terraform would find it and change nothing."""
     import boto3
 
     from deploy import stage as stages

@@ -260,6 +260,7 @@ def workflow_cli_needs() -> set[Need]:
         ("apigateway", "create-deployment"): {("apigateway:POST", f"{REST_API}/deployments")},
         ("cloudfront", "create-invalidation"): {("cloudfront:CreateInvalidation", DISTRIBUTION)},
         ("lambda", "list-event-source-mappings"): {("lambda:ListEventSourceMappings", "*")},
+        ("logs", "describe-log-groups"): {("logs:DescribeLogGroups", "*")},
         ("dynamodb", "delete-item"): {("dynamodb:DeleteItem", PRODUCTS)},
     }  # fmt: skip
     resources = {"cognito-idp": POOL}

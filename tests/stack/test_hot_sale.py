@@ -96,8 +96,9 @@ def test_64_units_over_32_shards_30_buyers_no_busy(stack: Stack) -> None:
     assert sum(calls.values()) <= 3 * len(results), calls
     # A transaction that fails lost its shards to one that committed (the
     # container then reads the shards again). Quiet runs here make 0 to 2 such
-    # for 10 to 12 orders; a loaded CI machine, its requests interleaving more,
-    # made 5 for 9. The regression this guards was 35 per request.
+    # for 10 to 12 orders; a clean clone's `make test`, two stacks loading both
+    # cores and the requests interleaving more, made 5 for 9. The regression
+    # this guards was 35 per request.
     assert calls.get("TransactWriteItems", 0) <= 2 * accepted, calls
 
 
