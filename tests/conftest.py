@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ import boto3
 import pytest
 from chalice.test import Client
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 # Fake credentials before any client exists: no test may reach real AWS.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
@@ -28,6 +30,27 @@ from chalicelib import settings, wiring  # noqa: E402
 from local import gateway, resources  # noqa: E402
 
 gateway.install()
+
+
+def _serialise_moto() -> None:
+    """In-process moto answers one request at a time, as the emulator's lock
+    makes it (local/emulator/lock.py): moto is not thread-safe, and the app's
+    own threads (release_holds' batches of one product and another, in a pool)
+    once met in it: one transaction copied the orders table while another added
+    an attribute to an item of it (RuntimeError: dictionary changed size)."""
+    original = BotocoreStubber.__call__
+    lock = threading.RLock()  # re-entrant: moto may call itself through boto3
+
+    def serialised(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        if not self.enabled:
+            return None  # not under mock_aws: a real endpoint (the emulator) answers
+        with lock:
+            return original(self, event_name, request, **kwargs)
+
+    BotocoreStubber.__call__ = serialised  # type: ignore[method-assign]
+
+
+_serialise_moto()
 
 
 # One session for the tests' own clients: mock_aws drops boto3's default session

@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -356,3 +357,35 @@ def test_a_misspelt_fault_is_refused_and_changes_nothing(emulator: str) -> None:
     reply = http_client.call(host, int(port), "PUT", "/_flashsale/faults", {"throtleRate": 1})
     assert reply.status == 400 and "throtleRate" in reply.body["message"]
     assert admin(emulator, "GET", "stats")["throttleRate"] == 0.5
+
+
+def test_in_process_moto_takes_the_app_s_threads_one_request_at_a_time(shop: Shop) -> None:
+    # Regression: release_holds' pool sent two products' release transactions at
+    # once into in-process moto, which is not thread-safe: one copied the orders
+    # table while the other added an attribute to an item of it (RuntimeError:
+    # dictionary changed size during iteration). tests/conftest.py serialises it.
+    table = shop.config.products_table
+    for n in range(50):
+        shop.put_product(f"race-{n}", stock=0)
+
+    def bump(worker: int) -> None:
+        for step in range(60):
+            shop.dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"productId": {"S": f"race-{(worker * 7 + step) % 50}"}},
+                            # A new attribute now and then: the item's dict grows.
+                            "UpdateExpression": "ADD bumps :one SET #seen = :one",
+                            "ExpressionAttributeNames": {"#seen": f"seen{step % 10}"},
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    }
+                ]
+            )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(bump, range(8)))  # any RuntimeError in a worker is raised here
+    items = shop.dynamodb.scan(TableName=table)["Items"]
+    assert sum(int(i["bumps"]["N"]) for i in items if "bumps" in i) == 8 * 60
