@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from local.launch import free_port
-from local.stack import exited_children, wait_for
+from local.stack import emulator_environment, exited_children, wait_for
 
 
 def python(code: str) -> subprocess.Popen[bytes]:
@@ -39,3 +39,17 @@ def test_a_process_that_ends_while_starting_is_named() -> None:
     failed.wait(timeout=10)
     with pytest.raises(SystemExit, match=r"^localstripe \(exit code 3\) exited while starting$"):
         wait_for(f"http://127.0.0.1:{free_port()}/", failed, "localstripe", seconds=5)
+
+
+def test_a_child_that_crashes_below_python_leaves_a_traceback() -> None:
+    # The stack's children get faulthandler through their environment: a
+    # segfault names the line, where it said nothing before.
+    crash = subprocess.run(
+        [sys.executable, "-c", "import ctypes\nctypes.string_at(0)"],
+        env=emulator_environment("http://127.0.0.1:1"),
+        capture_output=True,
+        timeout=30,
+    )
+    assert crash.returncode < 0
+    assert b"Fatal Python error: Segmentation fault" in crash.stderr, crash.stderr
+    assert b'File "<string>", line 2' in crash.stderr
